@@ -1,0 +1,98 @@
+"""The admin console: ``create_app`` builds a configured Flask application."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp.config import load_config
+from webapp.extensions import babel, csrf, db, login_manager, migrate, socketio
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory; ``config`` overrides every other configuration source."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        # Another instance folder (tests, several installs side by side).
+        instance_path=os.environ.get("WEBAPP_INSTANCE_PATH") or None,
+    )
+    load_config(app, config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    configure_logging(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"])  # type: ignore[method-assign]
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions created in ``extensions.py`` to this app."""
+    from webapp import models  # noqa: F401  (the models must be known to Migrate)
+    from webapp.views.helpers import load_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.user_loader(load_user)
+    socketio.init_app(app, async_mode="threading", manage_session=False)
+
+
+def select_locale() -> str | None:
+    """The best of the configured languages for this request."""
+    if not has_request_context():  # CLI, scheduler: the default locale
+        return None
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per area, plus the error pages and security headers."""
+    from webapp.security import register_security
+    from webapp.views import audit, auth, errors, main, users
+
+    for module in (main, auth, users, audit):
+        app.register_blueprint(module.bp)
+    errors.register_error_handlers(app)
+    register_security(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals the templates share."""
+    from webapp.views import template_helpers
+
+    template_helpers.register(app)
+
+
+def register_cli(app: Flask) -> None:
+    """``flask init-db``, ``flask create-admin``, ``flask seed-demo``."""
+    from webapp.cli import register_commands
+
+    register_commands(app)
+
+
+def configure_logging(app: Flask) -> None:
+    """Log to stderr; in production also to a rotating file under ``instance/logs``."""
+    app.logger.setLevel(app.config["LOG_LEVEL"])
+    if app.debug or app.testing or any(isinstance(h, RotatingFileHandler) for h in app.logger.handlers):
+        return
+    log_dir = Path(app.instance_path) / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(log_dir / "webapp.log", maxBytes=5_000_000, backupCount=5)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    app.logger.addHandler(handler)

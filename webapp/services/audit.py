@@ -1,0 +1,94 @@
+"""Recording and reading the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from webapp.extensions import db
+from webapp.models import AuditEntry, User
+from webapp.services.paging import ListQuery, Page, paginate
+
+#: Stored instead of a secret's value.
+SECRET_CHANGED = "(changed)"
+
+
+def record(actor: User | None, action: str, obj: Any, changes: dict[str, Any] | None = None) -> None:
+    """Add an audit entry for ``obj`` to the current transaction (the caller commits)."""
+    if obj.id is None:
+        db.session.flush()
+    db.session.add(
+        AuditEntry(
+            actor_id=actor.id if actor is not None else None,
+            actor_name=actor.username if actor is not None else "system",
+            action=action,
+            object_type=obj.__tablename__,
+            object_id=str(obj.id),
+            object_repr=str(obj)[:200],
+            changes=changes or {},
+        )
+    )
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for every field whose value differs."""
+    return {key: [before.get(key), value] for key, value in after.items() if before.get(key) != value}
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The audited fields of ``obj`` as JSON-friendly values."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        value = getattr(obj, name)
+        out[name] = value.isoformat() if isinstance(value, datetime) else value
+    return out
+
+
+def last_change(object_type: str, object_id: int) -> AuditEntry | None:
+    """The newest entry for an object (used to say who changed it in a conflict)."""
+    return db.session.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.object_type == object_type, AuditEntry.object_id == str(object_id))
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+
+
+AUDIT_FILTERS = ("actor", "action", "object_type", "since", "until")
+
+
+def list_entries(query: ListQuery) -> Page[AuditEntry]:
+    """The audit log, newest first by default, filtered by actor, action, type and dates."""
+    stmt = select(AuditEntry)
+    filters = query.filters
+    if actor := filters.get("actor"):
+        stmt = stmt.where(AuditEntry.actor_name.ilike(actor))
+    if action := filters.get("action"):
+        stmt = stmt.where(AuditEntry.action == action)
+    if object_type := filters.get("object_type"):
+        stmt = stmt.where(AuditEntry.object_type == object_type)
+    if since := filters.get("since"):
+        stmt = stmt.where(AuditEntry.created_at >= since)
+    if until := filters.get("until"):
+        stmt = stmt.where(AuditEntry.created_at < until)
+    if query.search:
+        pattern = f"%{query.search}%"
+        stmt = stmt.where(AuditEntry.object_repr.ilike(pattern) | AuditEntry.object_id.ilike(pattern))
+    sortable = {
+        "created_at": AuditEntry.created_at,
+        "actor": AuditEntry.actor_name,
+        "action": AuditEntry.action,
+        "object_type": AuditEntry.object_type,
+        "object": AuditEntry.object_repr,
+    }
+    if not query.sort:
+        query = ListQuery(**{**query.__dict__, "sort": "created_at", "desc": True})
+    return paginate(stmt, query, sortable, "created_at", AuditEntry.id)
+
+
+def object_types() -> list[str]:
+    """Distinct object types present in the log, for the filter menu."""
+    stmt = select(AuditEntry.object_type).distinct().order_by(AuditEntry.object_type)
+    return list(db.session.scalars(stmt))

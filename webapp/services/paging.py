@@ -1,0 +1,112 @@
+"""Pagination, sorting and search shared by every list (pages and API alike)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from webapp.extensions import db
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a list asks for: page, size, sort key and direction, search text, filters."""
+
+    page: int = 1
+    per_page: int = 20
+    sort: str = ""
+    desc: bool = False
+    search: str = ""
+    filters: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str], filter_names: Sequence[str] = ()) -> ListQuery:
+        """Build from request arguments, clamping anything out of range."""
+        sizes = current_app.config["PAGE_SIZES"]
+        per_page = _int(args.get("per_page"), sizes[0])
+        if per_page not in sizes:
+            per_page = sizes[0]
+        sort = args.get("sort", "")
+        desc = sort.startswith("-")
+        filters = {name: args[name] for name in filter_names if args.get(name, "") != ""}
+        return cls(
+            page=max(_int(args.get("page"), 1), 1),
+            per_page=per_page,
+            sort=sort.lstrip("-"),
+            desc=desc,
+            search=args.get("q", "").strip()[:200],
+            filters=filters,
+        )
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except ValueError:
+        return default
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of results with what the pager needs."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(math.ceil(self.total / self.per_page), 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    def window(self, around: int = 2) -> list[int | None]:
+        """Page numbers to show, with None where the pager prints an ellipsis."""
+        shown = {1, self.pages, *range(self.page - around, self.page + around + 1)}
+        numbers = sorted(n for n in shown if 1 <= n <= self.pages)
+        out: list[int | None] = []
+        for number in numbers:
+            if out and number - (out[-1] or 0) > 1:
+                out.append(None)
+            out.append(number)
+        return out
+
+
+def paginate(
+    stmt: Select[Any],
+    query: ListQuery,
+    sortable: Mapping[str, InstrumentedAttribute[Any]],
+    default_sort: str,
+    tiebreak: InstrumentedAttribute[Any],
+) -> Page[Any]:
+    """Count ``stmt`` (without ORDER BY), then fetch the requested page, sorted.
+
+    A page past the end shows the last page rather than an empty one.
+    """
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    total = total or 0
+    pages = max(math.ceil(total / query.per_page), 1)
+    page = min(query.page, pages)
+    column = sortable.get(query.sort) or sortable[default_sort]
+    order = column.desc() if query.desc else column.asc()
+    rows = db.session.scalars(
+        stmt.order_by(order, tiebreak.desc() if query.desc else tiebreak.asc())
+        .limit(query.per_page)
+        .offset((page - 1) * query.per_page)
+    ).all()
+    return Page(items=list(rows), total=total, page=page, per_page=query.per_page)

@@ -1,0 +1,33 @@
+// Behaviour shared by every page: list selection, bulk actions, auto-submitting filters.
+(function () {
+  "use strict";
+
+  // "Select all" checkbox in a list header toggles the row checkboxes of its form.
+  document.querySelectorAll("[data-select-all]").forEach(function (master) {
+    var form = document.getElementById(master.getAttribute("data-select-all"));
+    if (!form) { return; }
+    var boxes = function () { return form.querySelectorAll("input[name=ids]"); };
+    var sync = function () {
+      var all = boxes(), checked = 0;
+      all.forEach(function (box) { if (box.checked) { checked += 1; } });
+      master.checked = all.length > 0 && checked === all.length;
+      master.indeterminate = checked > 0 && checked < all.length;
+      form.querySelectorAll("[data-needs-selection]").forEach(function (el) { el.disabled = checked === 0; });
+      var counter = form.querySelector("[data-selection-count]");
+      if (counter) { counter.textContent = String(checked); }
+    };
+    master.addEventListener("change", function () {
+      boxes().forEach(function (box) { box.checked = master.checked; });
+      sync();
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.name === "ids") { sync(); }
+    });
+    sync();
+  });
+
+  // Selects marked data-autosubmit submit their (GET) form when changed.
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.requestSubmit(); });
+  });
+})();

@@ -1,0 +1,79 @@
+"""Helpers shared by the blueprints: user loading, role checks, redirects, form errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from webapp.extensions import db, login_manager
+from webapp.models import User
+from webapp.services.access import require_role
+from webapp.services.errors import Forbidden, ValidationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: ``id:token``; a stale token or inactive account signs out."""
+    user_id, _, token = session_id.partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def role_required(minimum: str) -> Callable[[F], F]:
+    """Require a signed-in user with at least ``minimum`` role; 403 otherwise."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            try:
+                require_role(current_user, minimum)
+            except Forbidden:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    # Only a plain path: no scheme, no host, and not "//host" or "/\host" that
+    # browsers read as another site.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target[1:2] in {"/", "\\"}:
+        return None
+    if any(ch in target for ch in "\r\n\t"):
+        return None
+    return target
+
+
+def add_form_errors(form: FlaskForm, error: ValidationError) -> None:
+    """Show a service's field errors beside the form's fields."""
+    for name, messages in error.fields.items():
+        field = getattr(form, name, None)
+        if field is None:
+            form.form_errors.extend(messages)
+            continue
+        field.errors = [*field.errors, *messages] if isinstance(field.errors, list) else list(messages)
+
+
+def client_address() -> str:
+    """The client's address (honouring ProxyFix when configured)."""
+    return request.remote_addr or "unknown"
