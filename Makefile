@@ -8,13 +8,13 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install install-dev browser messages clean
+.PHONY: run test lint install install-dev browser services messages clean
 
 run: install
 	$(BIN)/flask --app webapp db upgrade
 	WEBAPP_HOST=$(HOST) WEBAPP_PORT=$(PORT) $(BIN)/python run.py
 
-test: install-dev browser
+test: install-dev browser services
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -40,6 +40,9 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 browser:
 	@scripts/ensure-chromium
+
+services:
+	@scripts/ensure-services
 
 # Extract translatable strings into the catalogue template.
 messages: install

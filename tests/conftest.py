@@ -26,7 +26,7 @@ PASSWORD = "correct horse battery"
 FAST_HASH = "scrypt:1024:8:1"
 
 
-def test_config(**overrides: Any) -> dict[str, Any]:
+def app_config(**overrides: Any) -> dict[str, Any]:
     """Configuration for a test app; CSRF stays on."""
     return {
         "TESTING": True,
@@ -64,7 +64,7 @@ def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     that read the database open ``app.app_context()`` themselves.
     """
     monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(test_config())
+    app = create_app(app_config())
     app.test_client_class = CSRFClient
     with app.app_context():
         db.create_all()

@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from tests.conftest import test_config
+from tests.conftest import app_config
 from webapp import create_app
 from webapp.extensions import db
 
@@ -71,7 +71,7 @@ class LiveServer:
 def live_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
     """An app on a fresh SQLite file (shared by the server threads)."""
     monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
-    config = test_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'e2e.sqlite'}")
+    config = app_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'e2e.sqlite'}")
     config.pop("SERVER_NAME")
     app = create_app(config)
     with app.app_context():

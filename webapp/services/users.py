@@ -192,6 +192,11 @@ def change_own_password(user: User, current: str, new: str) -> None:
     db.session.commit()
 
 
+def check_user_data(data: UserData, user_id: int | None = None) -> None:
+    """Raise ValidationError for every invalid field, without saving anything."""
+    _validate(data, exclude_id=user_id, password_required=user_id is None)
+
+
 # -- helpers -----------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from webapp.services import auth as auth_service
 from webapp.services import users as user_service
 from webapp.services.errors import DomainError, ValidationError
 from webapp.services.users import UserData
-from webapp.views.helpers import add_form_errors, client_address, safe_next_url
+from webapp.views.helpers import add_form_errors, client_address, safe_next_url, validate_form
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -39,9 +39,8 @@ def setup() -> str | Response:
     if current_app.extensions.get("webapp.setup_done") or user_service.any_user_exists():
         abort(404)
     form = SetupForm()
-    if form.validate_on_submit():
-        data = UserData(username=form.username.data, email=form.email.data,
-                        password=form.password.data)
+    data = UserData(username=form.username.data, email=form.email.data, password=form.password.data)
+    if validate_form(form, lambda: user_service.check_user_data(data)):
         try:
             user = user_service.create_first_admin(data)
         except ValidationError as err:

@@ -74,6 +74,23 @@ def add_form_errors(form: FlaskForm, error: ValidationError) -> None:
         field.errors = [*field.errors, *messages] if isinstance(field.errors, list) else list(messages)
 
 
+def validate_form(form: FlaskForm, service_check: Callable[[], object]) -> bool:
+    """Validate a submitted form; when it fails, also run the service's checks so that
+    every field's problem shows at once (not the form's first, then the service's)."""
+    if not form.is_submitted():
+        return False
+    if form.validate():
+        return True
+    if "csrf_token" not in form.errors:
+        try:
+            service_check()
+        except ValidationError as err:
+            fresh = {k: v for k, v in err.fields.items() if not getattr(form, k, None) or
+                     not getattr(form, k).errors}
+            add_form_errors(form, ValidationError(fresh))
+    return False
+
+
 def client_address() -> str:
     """The client's address (honouring ProxyFix when configured)."""
     return request.remote_addr or "unknown"

@@ -14,7 +14,7 @@ from webapp.services import users as user_service
 from webapp.services.errors import Conflict, DomainError, ValidationError
 from webapp.services.paging import ListQuery
 from webapp.services.users import UserData
-from webapp.views.helpers import add_form_errors, role_required
+from webapp.views.helpers import add_form_errors, role_required, validate_form
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -34,7 +34,7 @@ def index() -> str:
 def create() -> str | Response:
     """Create an account."""
     form = UserForm()
-    if form.validate_on_submit():
+    if validate_form(form, lambda: user_service.check_user_data(_user_data(form))):
         if not form.password.data:
             form.password.errors.append(_("Enter a password for the new account."))
         else:
@@ -56,7 +56,7 @@ def edit(user_id: int) -> str | Response:
     form = UserForm(obj=user)
     if request.method == "GET":
         form.version.data = user.version
-    if form.validate_on_submit():
+    if validate_form(form, lambda: user_service.check_user_data(_user_data(form), user_id)):
         try:
             user_service.update_user(user_id, _user_data(form), current_user,
                                      _int(form.version.data))
