@@ -1,6 +1,9 @@
 """Database models. Import from here: ``from webapp.models import User``."""
 
 from webapp.models.audit import AuditEntry
+from webapp.models.content import Blog, BlogStatus, Tag, blog_tags
+from webapp.models.token import ApiToken
 from webapp.models.user import ROLE_RANK, LoginFailure, Role, User
 
-__all__ = ["ROLE_RANK", "AuditEntry", "LoginFailure", "Role", "User"]
+__all__ = ["ROLE_RANK", "ApiToken", "AuditEntry", "Blog", "BlogStatus", "LoginFailure", "Role", "Tag",
+           "User", "blog_tags"]

@@ -90,23 +90,30 @@ class Page(Generic[T]):
 def paginate(
     stmt: Select[Any],
     query: ListQuery,
-    sortable: Mapping[str, InstrumentedAttribute[Any]],
+    sortable: Mapping[str, Any],
     default_sort: str,
     tiebreak: InstrumentedAttribute[Any],
+    count_stmt: Select[Any] | None = None,
+    rows: bool = False,
 ) -> Page[Any]:
-    """Count ``stmt`` (without ORDER BY), then fetch the requested page, sorted.
+    """Count, then fetch the requested page of ``stmt``, sorted.
 
-    A page past the end shows the last page rather than an empty one.
+    ``count_stmt`` (default ``stmt``) is counted without ORDER BY; pass a leaner
+    one when ``stmt`` joins or selects more than the filters need. ``rows``
+    returns result rows instead of the first column's objects. A page past the
+    end shows the last page rather than an empty one.
     """
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    total = total or 0
+    counted = (count_stmt if count_stmt is not None else stmt).order_by(None)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     pages = max(math.ceil(total / query.per_page), 1)
     page = min(query.page, pages)
     column = sortable.get(query.sort) or sortable[default_sort]
     order = column.desc() if query.desc else column.asc()
-    rows = db.session.scalars(
+    paged = (
         stmt.order_by(order, tiebreak.desc() if query.desc else tiebreak.asc())
         .limit(query.per_page)
         .offset((page - 1) * query.per_page)
-    ).all()
-    return Page(items=list(rows), total=total, page=page, per_page=query.per_page)
+    )
+    result = db.session.execute(paged)
+    items = list(result.all() if rows else result.scalars().all())
+    return Page(items=items, total=total, page=page, per_page=query.per_page)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -147,23 +148,53 @@ def update_user(user_id: int, data: UserData, actor: User, expected_version: int
     return user
 
 
-def delete_user(user_id: int, actor: User) -> None:
+def delete_user(user_id: int, actor: User, blogs: str | None = None,
+                reassign_to: int | None = None) -> None:
     """Delete one account, refusing the actor's own and the last active admin."""
-    delete_users([user_id], actor)
+    delete_users([user_id], actor, blogs, reassign_to)
 
 
-def delete_users(user_ids: Iterable[int], actor: User) -> int:
-    """Delete several accounts at once; all or nothing. Returns how many."""
+def delete_users(user_ids: Iterable[int], actor: User, blogs: str | None = None,
+                 reassign_to: int | None = None) -> int:
+    """Delete several accounts at once; all or nothing. Returns how many.
+
+    Users who wrote blogs need ``blogs``: "reassign" (to ``reassign_to``) or "delete".
+    """
     require_role(actor, Role.ADMIN)
     users = _load_all(user_ids)
     if any(u.id == actor.id for u in users):
         raise Forbidden(_("You cannot delete your own account."))
     _guard_last_admin(users)
+    _handle_blogs(users, actor, blogs, reassign_to)
     for user in users:
         audit.record(actor, "delete", user, audit.snapshot(user, AUDITED_FIELDS))
         db.session.delete(user)
     db.session.commit()
     return len(users)
+
+
+def _handle_blogs(users: list[User], actor: User, action: str | None, reassign_to: int | None) -> None:
+    """Reassign or delete the blogs of users about to be deleted (no commit)."""
+    from webapp.services import blogs as blog_service
+
+    counts = blog_service.count_by_author(u.id for u in users)
+    if not counts:
+        return
+    if action not in {"reassign", "delete"}:
+        total = sum(counts.values())
+        raise ValidationError({"blogs": [ngettext(
+            "The selected users wrote %(num)d blog: choose whether to reassign or delete it.",
+            "The selected users wrote %(num)d blogs: choose whether to reassign or delete them.",
+            total)]})
+    blog_ids = blog_service.ids_by_authors(list(counts))
+    if action == "delete":
+        blog_service.delete_blogs(blog_ids, actor, commit=False)
+        return
+    target = db.session.get(User, reassign_to) if reassign_to else None
+    if target is None or target in users or not target.active or not target.has_role(Role.EDITOR):
+        raise ValidationError({"reassign_to": [
+            _("Choose an active editor or administrator who is not being deleted.")]})
+    blog_service.reassign(blog_ids, target, actor)
 
 
 def set_active(user_ids: Iterable[int], active: bool, actor: User) -> int:

@@ -1,0 +1,78 @@
+"""Editorial content: blogs and their tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.types import UTCDateTime, utcnow
+from webapp.models.user import User
+
+
+class BlogStatus(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+blog_tags = Table(
+    "blog_tags",
+    db.metadata,
+    Column("blog_id", ForeignKey("blogs.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class Tag(db.Model):
+    """A label for blogs; the name is unique regardless of case."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    colour: Mapped[str] = mapped_column(String(7), default="#6c757d")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __table_args__ = (Index("uq_tags_name_lower", func.lower(name), unique=True),)
+    __mapper_args__ = {"version_id_col": version}
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Blog(db.Model):
+    """A Markdown post with one author and many tags."""
+
+    __tablename__ = "blogs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(220), unique=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default=BlogStatus.DRAFT.value, index=True)
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # RESTRICT: deleting an author must first reassign or delete their blogs.
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    cover_image: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow,
+                                                 index=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    author: Mapped[User] = relationship(lazy="raise")
+    tags: Mapped[list[Tag]] = relationship(secondary=blog_tags, lazy="raise", order_by=Tag.name,
+                                           passive_deletes=True)
+
+    __table_args__ = (
+        CheckConstraint(status.in_([s.value for s in BlogStatus]), name="status"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,91 @@
+"""Parsing list filters from query arguments, shared by the pages and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+
+from webapp.models import BlogStatus
+from webapp.services.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class BlogFilters:
+    """Validated blog filters: tag ids (all must match), author id, status, created range."""
+
+    tags: tuple[int, ...] = ()
+    author: int | None = None
+    status: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return bool(self.tags or self.author is not None or self.status or self.since or self.until)
+
+
+def parse_blog_filters(args: Any) -> BlogFilters:
+    """Read ``tag`` (repeatable), ``author``, ``status``, ``since``, ``until`` (YYYY-MM-DD).
+
+    Raises ValidationError naming each bad parameter.
+    """
+    errors: dict[str, list[str]] = {}
+    tags: list[int] = []
+    for value in _getlist(args, "tag"):
+        if value.isdigit():
+            tags.append(int(value))
+        elif value:
+            errors["tag"] = [_("Tags are given by their numeric id.")]
+    author = args.get("author") or None
+    if author is not None and not str(author).isdigit():
+        errors["author"] = [_("The author is given by their numeric id.")]
+        author = None
+    status = args.get("status") or ""
+    if status and status not in set(BlogStatus):
+        errors["status"] = [_("Choose draft or published.")]
+    since = _day(args.get("since"), "since", errors)
+    until = _day(args.get("until"), "until", errors)
+    if errors:
+        raise ValidationError(errors)
+    raw = {"tag": [str(t) for t in tags], "author": author or "", "status": status,
+           "since": args.get("since") or "", "until": args.get("until") or ""}
+    return BlogFilters(
+        tags=tuple(dict.fromkeys(tags)),
+        author=int(author) if author is not None else None,
+        status=status,
+        since=_local_midnight_utc(since) if since else None,
+        until=_local_midnight_utc(until) + timedelta(days=1) if until else None,  # inclusive
+        raw=raw,
+    )
+
+
+def _getlist(args: Any, name: str) -> list[str]:
+    if hasattr(args, "getlist"):
+        return [str(v) for v in args.getlist(name)]
+    value = args.get(name)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def _day(value: str | None, name: str, errors: dict[str, list[str]]) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = [_("Use a date like 2024-12-31.")]
+        return None
+
+
+def _local_midnight_utc(day: date) -> datetime:
+    """Midnight of ``day`` in the display time zone, as UTC."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)

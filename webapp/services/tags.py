@@ -1,0 +1,196 @@
+"""Tags: listing with usage counts, validation, create / edit / delete / merge."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from slugify import slugify
+from sqlalchemy import delete, func, insert, select
+
+from webapp.extensions import db
+from webapp.models import Blog, Role, Tag, User, blog_tags
+from webapp.services import audit
+from webapp.services.access import require_role
+from webapp.services.common import check_version, get_or_raise, unique_slug
+from webapp.services.errors import ValidationError
+from webapp.services.paging import ListQuery, Page, paginate
+
+COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+AUDITED_FIELDS = ("name", "slug", "description", "colour")
+USAGE = (
+    select(func.count(blog_tags.c.blog_id)).where(blog_tags.c.tag_id == Tag.id)
+    .correlate(Tag).scalar_subquery().label("usage")
+)
+SORTABLE = {"name": Tag.name, "slug": Tag.slug, "created_at": Tag.created_at, "id": Tag.id,
+            "usage": USAGE}
+
+
+@dataclass
+class TagData:
+    """Tag fields from a form or an API request."""
+
+    name: str
+    description: str = ""
+    colour: str = "#6c757d"
+    slug: str = ""
+
+
+@dataclass
+class TagRow:
+    """A tag in a list, with how many blogs use it."""
+
+    tag: Tag
+    usage: int
+
+
+def list_tags(query: ListQuery) -> Page[TagRow]:
+    """Tags with their usage counts, searchable by name."""
+    stmt = select(Tag, USAGE)
+    count_stmt = select(Tag.id)
+    if query.search:
+        condition = Tag.name.ilike(f"%{query.search}%")
+        stmt, count_stmt = stmt.where(condition), count_stmt.where(condition)
+    page = paginate(stmt, query, SORTABLE, "name", Tag.id, count_stmt=count_stmt, rows=True)
+    page.items = [TagRow(tag, usage) for tag, usage in page.items]
+    return page
+
+
+def all_tags() -> list[Tag]:
+    """Every tag by name (for pickers and filters)."""
+    return list(db.session.scalars(select(Tag).order_by(func.lower(Tag.name))))
+
+
+def get_tag(tag_id: int) -> Tag:
+    return get_or_raise(Tag, tag_id, _("tag"))
+
+
+def usage_count(tag_id: int) -> int:
+    """How many blogs carry the tag."""
+    return db.session.scalar(select(func.count()).where(blog_tags.c.tag_id == tag_id)) or 0
+
+
+def find_by_names(names: Iterable[str]) -> dict[str, Tag]:
+    """Existing tags by lower-cased name."""
+    keys = {n.strip().lower() for n in names if n.strip()}
+    if not keys:
+        return {}
+    tags = db.session.scalars(select(Tag).where(func.lower(Tag.name).in_(keys)))
+    return {t.name.lower(): t for t in tags}
+
+
+def create_tag(data: TagData, actor: User) -> Tag:
+    """Create a tag (editors and admins)."""
+    require_role(actor, Role.EDITOR)
+    clean = _validate(data, exclude_id=None)
+    tag = Tag(name=clean.name, description=clean.description, colour=clean.colour,
+              slug=clean.slug or unique_slug(Tag, slugify(clean.name), fallback="tag"))
+    db.session.add(tag)
+    audit.record(actor, "create", tag, {k: [None, v] for k, v in audit.snapshot(tag, AUDITED_FIELDS).items()})
+    db.session.commit()
+    return tag
+
+
+def create_missing(names: Iterable[str], actor: User) -> list[Tag]:
+    """Tags for ``names``, creating (and auditing) the ones that do not exist. No commit."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        name = " ".join(name.split())
+        if name and name.lower() not in wanted:
+            wanted[name.lower()] = name
+    existing = find_by_names(wanted.values())
+    tags = []
+    for key, name in wanted.items():
+        tag = existing.get(key)
+        if tag is None:
+            clean = _validate(TagData(name=name), exclude_id=None, field="tags")
+            tag = Tag(name=clean.name, slug=unique_slug(Tag, slugify(clean.name), fallback="tag"))
+            db.session.add(tag)
+            audit.record(actor, "create", tag, {"name": [None, tag.name]})
+        tags.append(tag)
+    return tags
+
+
+def update_tag(tag_id: int, data: TagData, actor: User, expected_version: int | None) -> Tag:
+    """Edit a tag's name, slug, description or colour."""
+    require_role(actor, Role.EDITOR)
+    tag = get_tag(tag_id)
+    check_version(tag, expected_version, tag.name)
+    clean = _validate(data, exclude_id=tag.id)
+    before = audit.snapshot(tag, AUDITED_FIELDS)
+    tag.name, tag.description, tag.colour = clean.name, clean.description, clean.colour
+    tag.slug = clean.slug or tag.slug
+    changes = audit.diff(before, audit.snapshot(tag, AUDITED_FIELDS))
+    if changes:
+        audit.record(actor, "update", tag, changes)
+        db.session.commit()
+    return tag
+
+
+def delete_tags(tag_ids: Iterable[int], actor: User) -> int:
+    """Delete tags; the blogs lose the tag (the link rows cascade)."""
+    require_role(actor, Role.EDITOR)
+    tags = [get_tag(i) for i in sorted(set(tag_ids))]
+    for tag in tags:
+        audit.record(actor, "delete", tag, {**audit.snapshot(tag, AUDITED_FIELDS),
+                                            "usage": usage_count(tag.id)})
+        db.session.execute(delete(blog_tags).where(blog_tags.c.tag_id == tag.id))
+        db.session.delete(tag)
+    db.session.commit()
+    return len(tags)
+
+
+def merge_tags(source_id: int, target_id: int, actor: User) -> int:
+    """Move every blog of ``source`` to ``target`` and delete ``source``. Returns blogs moved."""
+    require_role(actor, Role.EDITOR)
+    if source_id == target_id:
+        raise ValidationError({"target": [_("Choose a different tag to merge into.")]})
+    source, target = get_tag(source_id), get_tag(target_id)
+    blog_ids = set(db.session.scalars(select(blog_tags.c.blog_id).where(blog_tags.c.tag_id == source.id)))
+    already = set(db.session.scalars(select(blog_tags.c.blog_id).where(blog_tags.c.tag_id == target.id)))
+    moving = sorted(blog_ids - already)
+    if moving:
+        db.session.execute(insert(blog_tags), [{"blog_id": b, "tag_id": target.id} for b in moving])
+    db.session.execute(delete(blog_tags).where(blog_tags.c.tag_id == source.id))
+    if blog_ids:  # the blogs changed: bump their versions so open edit forms see it
+        db.session.execute(
+            Blog.__table__.update().where(Blog.id.in_(blog_ids)).values(version=Blog.version + 1)
+        )
+    audit.record(actor, "delete", source, {"merged_into": target.name, "blogs": len(blog_ids)})
+    audit.record(actor, "update", target, {"merged_from": [source.name, None]})
+    db.session.delete(source)
+    db.session.commit()
+    return len(blog_ids)
+
+
+def _validate(data: TagData, exclude_id: int | None, field: str = "name") -> TagData:
+    errors: dict[str, list[str]] = {}
+    name = " ".join((data.name or "").split())
+    if not name or len(name) > 50:
+        errors[field] = [_("A tag name has 1 to 50 characters.")]
+    elif field == "name" and _name_taken(name, exclude_id):
+        errors["name"] = [_("A tag with this name already exists.")]
+    colour = (data.colour or "#6c757d").strip()
+    if not COLOUR_RE.match(colour):
+        errors["colour"] = [_("Use a colour like #1a2b3c.")]
+    slug = (data.slug or "").strip()
+    if slug:
+        if slug != slugify(slug) or len(slug) > 60:
+            errors["slug"] = [_("Use lower-case letters, digits and dashes.")]
+        elif db.session.scalar(select(Tag.id).where(Tag.slug == slug, Tag.id != (exclude_id or 0))):
+            errors["slug"] = [_("This slug is already used by another tag.")]
+    description = (data.description or "").strip()
+    if len(description) > 2000:
+        errors["description"] = [_("Use at most 2000 characters.")]
+    if errors:
+        raise ValidationError(errors)
+    return TagData(name=name, description=description, colour=colour.lower(), slug=slug)
+
+
+def _name_taken(name: str, exclude_id: int | None) -> bool:
+    stmt = select(Tag.id).where(func.lower(Tag.name) == name.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Tag.id != exclude_id)
+    return db.session.scalar(stmt.limit(1)) is not None
