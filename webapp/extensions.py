@@ -1,14 +1,14 @@
 """Flask extensions, created unbound here and initialised in ``create_app``."""
 
+import sqlite3
+from typing import Any
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-import sqlite3
-from typing import Any
-
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 
