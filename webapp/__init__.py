@@ -64,9 +64,9 @@ def select_locale() -> str | None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages and security headers."""
     from webapp.security import register_security
-    from webapp.views import audit, auth, errors, main, users
+    from webapp.views import audit, auth, blogs, errors, main, tags, users
 
-    for module in (main, auth, users, audit):
+    for module in (main, auth, users, audit, blogs, tags):
         app.register_blueprint(module.bp)
     errors.register_error_handlers(app)
     register_security(app)

@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -48,6 +48,11 @@ class UserData:
 
 def list_users(query: ListQuery) -> Page[User]:
     """Users matching the search and the role / active filters."""
+    return paginate(filtered_statement(query), query, SORTABLE, "username", User.id)
+
+
+def filtered_statement(query: ListQuery) -> Select[tuple[User]]:
+    """SELECT of the users matching the query's search and filters (unsorted)."""
     stmt = select(User)
     if query.search:
         pattern = f"%{query.search}%"
@@ -59,7 +64,7 @@ def list_users(query: ListQuery) -> Page[User]:
         stmt = stmt.where(User.active.is_(True))
     elif active in {"0", "false", "no"}:
         stmt = stmt.where(User.active.is_(False))
-    return paginate(stmt, query, SORTABLE, "username", User.id)
+    return stmt
 
 
 def get_user(user_id: int) -> User:

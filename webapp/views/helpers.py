@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import Response, abort, request, stream_with_context
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -64,6 +65,12 @@ def safe_next_url(target: str | None) -> str | None:
     return target
 
 
+def safe_back_url(target: str | None, prefix: str) -> str | None:
+    """``target`` if it is a path on this site under ``prefix`` (list pages keep their filters)."""
+    target = safe_next_url(target)
+    return target if target and target.startswith(prefix) else None
+
+
 def add_form_errors(form: FlaskForm, error: ValidationError) -> None:
     """Show a service's field errors beside the form's fields."""
     for name, messages in error.fields.items():
@@ -94,3 +101,11 @@ def validate_form(form: FlaskForm, service_check: Callable[[], object]) -> bool:
 def client_address() -> str:
     """The client's address (honouring ProxyFix when configured)."""
     return request.remote_addr or "unknown"
+
+
+def download_response(body: Iterable[str], mimetype: str, filename: str) -> Response:
+    """A streamed attachment named ``<stem>-<timestamp>.<ext>``; the generator keeps the request context."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    name = filename.replace(".", f"-{stamp}.", 1)
+    return Response(stream_with_context(body), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, format_timedelta, get_locale
 
+from webapp import localtime
 from webapp.models.types import utcnow
 
 
@@ -15,6 +16,7 @@ def register(app: Flask) -> None:
     """Install the helpers on ``app``'s Jinja environment."""
     app.add_template_filter(display_datetime, "datetime")
     app.add_template_filter(relative_time, "reltime")
+    app.add_template_filter(localtime.short, "short_dt")
     app.add_template_global(list_url)
     app.add_template_global(sort_link)
     app.add_template_global(get_locale)
@@ -32,16 +34,23 @@ def relative_time(value: datetime | None) -> str:
     return format_timedelta(value - utcnow(), add_direction=True, granularity="second")
 
 
-def list_url(**changes: Any) -> str:
-    """The current list URL with some arguments changed (None removes one)."""
-    args = request.args.to_dict(flat=True)
+def list_url(_endpoint: str | None = None, **changes: Any) -> str:
+    """The current list URL with some arguments changed (None removes one).
+
+    Repeated arguments (``tag=1&tag=2``) are kept. ``_endpoint`` sends the same
+    arguments elsewhere (the list's download links).
+    """
+    args: dict[str, Any] = request.args.to_dict(flat=False)
+    if _endpoint:  # same filters and sort, all pages
+        args = {k: v for k, v in args.items() if k not in ("page", "per_page", *changes)}
+        return url_for(_endpoint, **args, **changes)
     if set(changes) - {"page"}:
         args.pop("page", None)  # a new sort, filter or size starts at page 1
     for key, value in changes.items():
         if value is None or value == "":
             args.pop(key, None)
         else:
-            args[key] = value
+            args[key] = [value]
     return url_for(request.endpoint or "main.index", **(request.view_args or {}), **args)
 
 

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from webapp.forms import BulkUserForm, ConfirmForm, UserForm
-from webapp.models import Role
+from webapp.models import Role, User
+from webapp.services import blogs as blog_service
+from webapp.services import exports
 from webapp.services import users as user_service
 from webapp.services.errors import Conflict, DomainError, ValidationError
 from webapp.services.paging import ListQuery
 from webapp.services.users import UserData
-from webapp.views.helpers import add_form_errors, role_required, validate_form
+from webapp.views.helpers import (
+    add_form_errors,
+    download_response,
+    role_required,
+    safe_back_url,
+    validate_form,
+)
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -27,6 +36,18 @@ def index() -> str:
     page = user_service.list_users(query)
     return render_template("users/index.html", page=page, query=query,
                            bulk_form=BulkUserForm(), roles=list(Role))
+
+
+@bp.get("/export.<fmt>")
+@role_required(Role.ADMIN)
+def export(fmt: str) -> Response:
+    """The current filtered user list as CSV or JSON, streamed (no password hashes)."""
+    if fmt not in exports.FORMATS:
+        abort(404)
+    query = ListQuery.from_args(request.args, user_service.USER_FILTERS)
+    mimetype, writer = exports.FORMATS[fmt]
+    return download_response(writer(exports.user_records(query), exports.USER_COLUMNS), mimetype,
+                             f"users.{fmt}")
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -73,18 +94,14 @@ def edit(user_id: int) -> str | Response:
 @bp.route("/<int:user_id>/delete", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def delete(user_id: int) -> str | Response:
-    """Ask for confirmation (GET), then delete (POST)."""
+    """Ask for confirmation and what to do with their blogs (GET), then delete (POST)."""
     user = user_service.get_user(user_id)
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            user_service.delete_user(user_id, current_user)
-        except DomainError as err:
-            flash(err.message, "danger")
-            return redirect(url_for("users.index"))
-        flash(_("User %(name)s deleted.", name=user.username), "success")
-        return redirect(url_for("users.index"))
-    return render_template("users/confirm_delete.html", form=form, users=[user])
+        done = _delete([user_id], url_for("users.index"), name=user.username)
+        if done is not None:
+            return done
+    return _confirm_delete(form, [user], bulk=False, back=url_for("users.index"))
 
 
 @bp.post("/bulk")
@@ -93,32 +110,58 @@ def bulk() -> str | Response:
     """Activate, deactivate or delete the selected users; deletion asks first."""
     form = BulkUserForm()
     ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
-    back = request.form.get("back") or url_for("users.index")
-    back = back if back.startswith("/users") else url_for("users.index")
+    back = safe_back_url(request.form.get("back"), "/users") or url_for("users.index")
     if not form.validate_on_submit():
         flash(_("Choose an action for the selected users."), "warning")
         return redirect(back)
     if not ids:
         flash(_("Select at least one user."), "warning")
         return redirect(back)
-    action = form.action.data
+    if form.action.data == "delete":
+        if form.confirmed.data:
+            done = _delete(ids, back)
+            if done is not None:
+                return done
+        form.confirmed.data = "1"
+        return _confirm_delete(form, [user_service.get_user(i) for i in ids], bulk=True, back=back)
     try:
-        if action == "delete" and not form.confirmed.data:
-            users = [user_service.get_user(i) for i in ids]
-            form.confirmed.data = "1"
-            return render_template("users/confirm_delete.html", form=form, users=users,
-                                   bulk=True, back=back)
-        if action == "delete":
-            count = user_service.delete_users(ids, current_user)
-            message = ngettext("%(num)d user deleted.", "%(num)d users deleted.", count)
-        else:
-            count = user_service.set_active(ids, action == "activate", current_user)
-            message = ngettext("%(num)d user updated.", "%(num)d users updated.", count)
+        count = user_service.set_active(ids, form.action.data == "activate", current_user)
     except DomainError as err:
         flash(err.message, "danger")
     else:
-        flash(message, "success")
+        flash(ngettext("%(num)d user updated.", "%(num)d users updated.", count), "success")
     return redirect(back)
+
+
+def _delete(ids: list[int], back: str, name: str | None = None) -> Response | None:
+    """Delete with the chosen blog handling; None means: show the confirmation again."""
+    blogs = request.form.get("blogs") or None
+    target = request.form.get("reassign_to", "")
+    try:
+        count = user_service.delete_users(ids, current_user, blogs,
+                                          int(target) if target.isdigit() else None)
+    except ValidationError as err:
+        for messages in err.fields.values():
+            for message in messages:
+                flash(message, "warning")
+        return None
+    except DomainError as err:
+        flash(err.message, "danger")
+        return redirect(back)
+    if name:
+        flash(_("User %(name)s deleted.", name=name), "success")
+    else:
+        flash(ngettext("%(num)d user deleted.", "%(num)d users deleted.", count), "success")
+    return redirect(back)
+
+
+def _confirm_delete(form: FlaskForm, users: list[User], bulk: bool, back: str) -> str:
+    ids = [u.id for u in users]
+    counts = blog_service.count_by_author(ids)
+    authors = [u for u in blog_service.possible_authors() if u.id not in ids]
+    return render_template("users/confirm_delete.html", form=form, users=users, bulk=bulk, back=back,
+                           blog_counts=counts, authors=authors,
+                           chosen=request.form.get("blogs", ""), target=request.form.get("reassign_to", ""))
 
 
 def _user_data(form: UserForm) -> UserData:

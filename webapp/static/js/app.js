@@ -31,3 +31,16 @@
     select.addEventListener("change", function () { select.form.requestSubmit(); });
   });
 })();
+
+// Tag badges take their colour from data-colour (no inline styles: strict CSP),
+// with dark or light text by the colour's brightness.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-colour]").forEach(function (badge) {
+    var hex = badge.getAttribute("data-colour");
+    if (!/^#[0-9a-fA-F]{6}$/.test(hex)) { return; }
+    var r = parseInt(hex.slice(1, 3), 16), g = parseInt(hex.slice(3, 5), 16), b = parseInt(hex.slice(5, 7), 16);
+    badge.style.backgroundColor = hex;
+    badge.style.color = (r * 299 + g * 587 + b * 114) / 1000 > 150 ? "#212529" : "#fff";
+  });
+})();

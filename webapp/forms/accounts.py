@@ -1,4 +1,4 @@
-"""WTForms classes. Format rules live in the services; forms check presence and shape."""
+"""Forms of the account screens: sign-in, setup, users, profile, audit filters."""
 
 from __future__ import annotations
 

@@ -1,0 +1,17 @@
+"""WTForms classes, one module per area. Format rules live in the services."""
+
+from webapp.forms.accounts import (
+    AuditFilterForm,
+    BulkUserForm,
+    ConfirmForm,
+    LoginForm,
+    PasswordChangeForm,
+    SetupForm,
+    UserForm,
+)
+from webapp.forms.content import BlogForm, BulkBlogForm, MergeTagForm, TagForm
+
+__all__ = [
+    "AuditFilterForm", "BlogForm", "BulkBlogForm", "BulkUserForm", "ConfirmForm", "LoginForm",
+    "MergeTagForm", "PasswordChangeForm", "SetupForm", "TagForm", "UserForm",
+]

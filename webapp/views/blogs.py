@@ -1,0 +1,244 @@
+"""Blog screens: list with filters and bulk actions, form with preview, detail, downloads."""
+
+from __future__ import annotations
+
+import re
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response as BaseResponse
+
+from webapp import localtime
+from webapp.forms import BlogForm, BulkBlogForm, ConfirmForm
+from webapp.models import Blog, Role
+from webapp.services import blogs as blog_service
+from webapp.services import exports, uploads
+from webapp.services import tags as tag_service
+from webapp.services.blogs import BlogData
+from webapp.services.errors import Conflict, DomainError, ValidationError
+from webapp.services.filters import BlogFilters, parse_blog_filters
+from webapp.services.markdown import render_markdown
+from webapp.services.paging import ListQuery
+from webapp.views.helpers import add_form_errors, download_response, role_required, safe_back_url
+
+bp = Blueprint("blogs", __name__, url_prefix="/blogs")
+
+COVER_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
+
+
+def _list_request() -> tuple[ListQuery, BlogFilters, list[str]]:
+    """The list query and filters of this request; bad filters are reported, not applied."""
+    query = ListQuery.from_args(request.args)
+    try:
+        return query, parse_blog_filters(request.args), []
+    except ValidationError as err:
+        return query, BlogFilters(), [m for msgs in err.fields.values() for m in msgs]
+
+
+@bp.get("/")
+@role_required(Role.VIEWER)
+def index() -> str:
+    """The blog list: search, filters by tag / author / status / dates, sorting, pages."""
+    query, filters, filter_errors = _list_request()
+    page = blog_service.list_blogs(query, filters)
+    can_edit = current_user.has_role(Role.EDITOR)
+    return render_template(
+        "blogs/index.html", page=page, query=query, filters=filters, filter_errors=filter_errors,
+        all_tags=tag_service.all_tags(), authors=blog_service.possible_authors(),
+        bulk_form=BulkBlogForm() if can_edit else None, can_edit=can_edit,
+        url_base=url_for("blogs.index"),
+    )
+
+
+@bp.get("/export.<fmt>")
+@role_required(Role.VIEWER)
+def export(fmt: str) -> Response:
+    """The current filtered list as CSV or JSON, streamed."""
+    if fmt not in exports.FORMATS:
+        abort(404)
+    query, filters, _errors = _list_request()
+    mimetype, writer = exports.FORMATS[fmt]
+    body = writer(exports.blog_records(query, filters), exports.BLOG_COLUMNS)
+    return download_response(body, mimetype, f"blogs.{fmt}")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def create() -> str | BaseResponse:
+    """Write a new blog."""
+    form = BlogForm()
+    _author_choices(form)
+    if request.method == "GET":
+        form.author_id.data = current_user.id
+    if form.validate_on_submit():
+        try:
+            blog = blog_service.create_blog(_blog_data(form), current_user, cover=_cover(form))
+        except ValidationError as err:
+            add_form_errors(form, err)
+        else:
+            flash(_("Blog “%(title)s” created.", title=blog.title), "success")
+            return redirect(url_for("blogs.detail", blog_id=blog.id))
+    return _form_page(form, blog=None, current=None)
+
+
+@bp.route("/<int:blog_id>/edit", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def edit(blog_id: int) -> str | BaseResponse:
+    """Edit a blog; saving over a newer version keeps the typed text and shows the other one."""
+    blog = blog_service.get_blog(blog_id)
+    form = BlogForm()
+    _author_choices(form)
+    current = None
+    if request.method == "GET":
+        _fill(form, blog)
+    elif form.validate_on_submit():
+        try:
+            blog_service.update_blog(blog_id, _blog_data(form), current_user, _version(form),
+                                     cover=_cover(form), remove_cover=form.remove_cover.data)
+        except ValidationError as err:
+            add_form_errors(form, err)
+        except Conflict as err:
+            flash(err.message, "warning")
+            current = blog_service.get_blog(blog_id)
+        else:
+            flash(_("Blog “%(title)s” saved.", title=form.title.data), "success")
+            return redirect(url_for("blogs.detail", blog_id=blog_id))
+    return _form_page(form, blog=blog, current=current)
+
+
+def _form_page(form: BlogForm, blog: Blog | None, current: Blog | None) -> str:
+    tag_names = [t.name for t in tag_service.all_tags()]
+    return render_template("blogs/form.html", form=form, blog=blog, current=current, tag_names=tag_names)
+
+
+@bp.get("/<int:blog_id>")
+@role_required(Role.VIEWER)
+def detail(blog_id: int) -> str:
+    """A blog with its rendered, sanitised text."""
+    blog = blog_service.get_blog(blog_id)
+    return render_template("blogs/detail.html", blog=blog, body_html=render_markdown(blog.body),
+                           can_edit=current_user.has_role(Role.EDITOR))
+
+
+@bp.post("/preview")
+@role_required(Role.EDITOR)
+def preview() -> Response:
+    """Markdown rendered and sanitised on the server, for the form's live preview."""
+    text = request.form.get("body", "")[: blog_service.MAX_BODY]
+    return Response(str(render_markdown(text)), mimetype="text/html")
+
+
+@bp.get("/covers/<name>")
+@login_required
+def cover(name: str) -> BaseResponse:
+    """A stored cover image, for signed-in users only."""
+    if not COVER_NAME.match(name):
+        abort(404)
+    response = send_from_directory(uploads.upload_dir(), name, max_age=3600)
+    response.cache_control.private = True
+    response.cache_control.public = False
+    return response
+
+
+@bp.route("/<int:blog_id>/delete", methods=["GET", "POST"])
+@role_required(Role.EDITOR)
+def delete(blog_id: int) -> str | BaseResponse:
+    """Confirm (GET), then delete (POST)."""
+    blog = blog_service.get_blog(blog_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        blog_service.delete_blogs([blog_id], current_user)
+        flash(_("Blog “%(title)s” deleted.", title=blog.title), "success")
+        return redirect(url_for("blogs.index"))
+    return render_template("blogs/confirm_delete.html", form=form, blogs=[blog], bulk=False,
+                           back=url_for("blogs.detail", blog_id=blog_id))
+
+
+@bp.post("/bulk")
+@role_required(Role.EDITOR)
+def bulk() -> str | BaseResponse:
+    """Publish, unpublish, tag, untag or delete the selected blogs (deletion asks first)."""
+    form = BulkBlogForm()
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    back = safe_back_url(request.form.get("back"), "/blogs") or url_for("blogs.index")
+    if not form.validate_on_submit() or not ids:
+        flash(_("Select at least one blog and an action."), "warning")
+        return redirect(back)
+    action = form.action.data
+    try:
+        if action == "delete" and not form.confirmed.data:
+            form.confirmed.data = "1"
+            blogs = [blog_service.get_blog(i) for i in ids]
+            return render_template("blogs/confirm_delete.html", form=form, blogs=blogs, bulk=True,
+                                   back=back)
+        count = _apply(action, ids, form.tag_id.data)
+    except DomainError as err:
+        flash(err.message, "danger")
+    else:
+        flash(ngettext("%(num)d blog changed.", "%(num)d blogs changed.", count), "success")
+    return redirect(back)
+
+
+def _apply(action: str, ids: list[int], tag_id: int | None) -> int:
+    if action == "delete":
+        return blog_service.delete_blogs(ids, current_user)
+    if action in ("publish", "unpublish"):
+        status = "published" if action == "publish" else "draft"
+        return blog_service.set_status(ids, status, current_user)
+    if not tag_id:
+        raise ValidationError({"tag_id": [_("Choose a tag.")]})
+    return blog_service.change_tag(ids, tag_id, action == "add_tag", current_user)
+
+
+# -- form helpers --------------------------------------------------------------
+
+
+def _author_choices(form: BlogForm) -> None:
+    if current_user.has_role(Role.ADMIN):
+        form.author_id.choices = [(u.id, u.username) for u in blog_service.possible_authors()]
+    else:
+        del form.author_id  # editors write as themselves
+
+
+def _fill(form: BlogForm, blog: Blog) -> None:
+    form.title.data, form.slug.data, form.body.data = blog.title, blog.slug, blog.body
+    form.status.data, form.version.data = blog.status, blog.version
+    form.tags.data = ", ".join(t.name for t in blog.tags)
+    if blog.publish_at:
+        form.publish_at.data = localtime.to_local(blog.publish_at).replace(tzinfo=None)
+    if hasattr(form, "author_id"):
+        form.author_id.data = blog.author_id
+
+
+def _blog_data(form: BlogForm) -> BlogData:
+    author = getattr(form, "author_id", None)
+    return BlogData(
+        title=form.title.data or "", body=form.body.data or "", status=form.status.data,
+        publish_at=localtime.from_local(form.publish_at.data) if form.publish_at.data else None,
+        author_id=author.data if author is not None else None,
+        tags=[t for t in (form.tags.data or "").split(",") if t.strip()],
+        slug=form.slug.data or "",
+    )
+
+
+def _cover(form: BlogForm) -> FileStorage | None:
+    upload = form.cover.data
+    return upload if upload and getattr(upload, "filename", "") else None
+
+
+def _version(form: BlogForm) -> int | None:
+    value = form.version.data
+    return int(value) if value and str(value).isdigit() else None
