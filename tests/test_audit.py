@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import PASSWORD
@@ -86,10 +87,19 @@ def test_audit_page_filters_by_date_range(app, as_admin, make_user):
     assert _objects(as_admin.get(f"/audit/?since={ten_days_ago}&until={ten_days_ago}").text) == ["old"]
 
 
-def test_audit_page_rejects_a_bad_date_with_a_message(as_admin):
-    response = as_admin.get("/audit/?since=yesterday")
+@pytest.mark.parametrize("query", ["since=yesterday", "until=9999-12-31", "since=0001-01-01"])
+def test_audit_page_rejects_a_bad_date_and_keeps_the_other_filters(as_admin, make_user, query):
+    make_user("bob")
+    response = as_admin.get(f"/audit/?q=bob&{query}")
     assert response.status_code == 200
-    assert "Not a valid date value." in response.text
+    assert "Use a date" in response.text
+    assert _objects(response.text) == ["bob"]
+
+
+def test_audit_search_treats_wildcards_literally(as_admin, make_user):
+    make_user("bob")
+    assert _objects(as_admin.get("/audit/?q=_").text) == []
+    assert _objects(as_admin.get("/audit/?q=%25").text) == []
 
 
 def _objects(html: str) -> list[str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import AuditEntry, User
-from webapp.services.paging import ListQuery, Page, paginate
+from webapp.models import AuditEntry, Role, User
+from webapp.services.access import require_role
+from webapp.services.paging import ListQuery, Page, contains, paginate
 
 #: Stored instead of a secret's value.
 SECRET_CHANGED = "(changed)"
@@ -59,12 +60,13 @@ def last_change(object_type: str, object_id: int) -> AuditEntry | None:
 AUDIT_FILTERS = ("actor", "action", "object_type", "since", "until")
 
 
-def list_entries(query: ListQuery) -> Page[AuditEntry]:
-    """The audit log, newest first by default, filtered by actor, action, type and dates."""
+def list_entries(query: ListQuery, actor: User) -> Page[AuditEntry]:
+    """The audit log, newest first by default, filtered by actor, action, type and dates (admins)."""
+    require_role(actor, Role.ADMIN)
     stmt = select(AuditEntry)
     filters = query.filters
-    if actor := filters.get("actor"):
-        stmt = stmt.where(AuditEntry.actor_name.ilike(actor))
+    if actor_name := filters.get("actor"):
+        stmt = stmt.where(func.lower(AuditEntry.actor_name) == str(actor_name).lower())
     if action := filters.get("action"):
         stmt = stmt.where(AuditEntry.action == action)
     if object_type := filters.get("object_type"):
@@ -74,8 +76,8 @@ def list_entries(query: ListQuery) -> Page[AuditEntry]:
     if until := filters.get("until"):
         stmt = stmt.where(AuditEntry.created_at < until)
     if query.search:
-        pattern = f"%{query.search}%"
-        stmt = stmt.where(AuditEntry.object_repr.ilike(pattern) | AuditEntry.object_id.ilike(pattern))
+        stmt = stmt.where(contains(AuditEntry.object_repr, query.search)
+                          | contains(AuditEntry.object_id, query.search))
     sortable = {
         "created_at": AuditEntry.created_at,
         "actor": AuditEntry.actor_name,

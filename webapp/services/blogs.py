@@ -22,7 +22,7 @@ from webapp.services.access import require_role
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import Forbidden, ValidationError
 from webapp.services.filters import BlogFilters
-from webapp.services.paging import ListQuery, Page, paginate
+from webapp.services.paging import ListQuery, Page, contains, paginate
 
 AUDITED_FIELDS = ("title", "slug", "status", "publish_at", "author_id", "cover_image")
 MAX_BODY = 200_000
@@ -87,7 +87,7 @@ def list_blogs(query: ListQuery, filters: BlogFilters) -> Page[BlogRow]:
 def ordered_rows(query: ListQuery, filters: BlogFilters) -> Any:
     """Every matching row in list order, for streamed exports (no page limit)."""
     conditions = _conditions(query.search, filters)
-    column = SORTABLE.get(query.sort) or Blog.created_at
+    column = SORTABLE.get(query.sort, Blog.created_at)
     desc = query.desc if query.sort else True
     return (select(*LIST_COLUMNS).join(User, User.id == Blog.author_id).where(*conditions)
             .order_by(column.desc() if desc else column.asc(), Blog.id.desc() if desc else Blog.id))
@@ -112,8 +112,7 @@ def attach_tags(rows: Sequence[Any]) -> list[BlogRow]:
 def _conditions(search: str, filters: BlogFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if search:
-        pattern = f"%{search}%"
-        conditions.append(or_(Blog.title.ilike(pattern), Blog.body.ilike(pattern)))
+        conditions.append(or_(contains(Blog.title, search), contains(Blog.body, search)))
     for tag_id in filters.tags:  # every chosen tag must be present
         conditions.append(exists().where(blog_tags.c.blog_id == Blog.id, blog_tags.c.tag_id == tag_id))
     if filters.author is not None:
@@ -161,6 +160,7 @@ def update_blog(blog_id: int, data: BlogData, actor: User, expected_version: int
     blog = get_blog(blog_id)
     check_version(blog, expected_version, blog.title)
     clean = _validate(data, actor, blog=blog)
+    new_tags = tag_service.create_missing(clean.tags, actor)  # queries first: one UPDATE below
     before = _snapshot(blog)
     old_cover = blog.cover_image
     blog.title, blog.status, blog.publish_at, blog.author_id = (
@@ -168,7 +168,7 @@ def update_blog(blog_id: int, data: BlogData, actor: User, expected_version: int
     blog.slug = clean.slug or blog.slug
     body_changed = blog.body != clean.body
     blog.body = clean.body
-    blog.tags = tag_service.create_missing(clean.tags, actor)
+    blog.tags = new_tags
     if cover is not None:
         blog.cover_image = uploads.store_cover(cover)
     elif remove_cover:
@@ -202,8 +202,7 @@ def delete_blogs(blog_ids: Iterable[int], actor: User, commit: bool = True) -> i
     covers = [b.cover_image for b in blogs]
     for blog in blogs:
         audit.record(actor, "delete", blog, _snapshot(blog))
-        db.session.execute(delete(blog_tags).where(blog_tags.c.blog_id == blog.id))
-        db.session.delete(blog)
+        db.session.delete(blog)  # the ORM removes the loaded tag links
     if commit:
         db.session.commit()
     else:

@@ -21,7 +21,7 @@ from webapp.services import blogs as blog_service
 from webapp.services import tags as tag_service
 from webapp.services import users as user_service
 from webapp.services.filters import BlogFilters
-from webapp.services.paging import ListQuery
+from webapp.services.paging import ListQuery, contains
 
 BATCH = 1000
 
@@ -55,7 +55,7 @@ def tag_records(query: ListQuery) -> Iterator[dict[str, Any]]:
     stmt = select(Tag.id, Tag.name, Tag.slug, Tag.colour, Tag.description, tag_service.USAGE,
                   Tag.created_at)
     if query.search:
-        stmt = stmt.where(Tag.name.ilike(f"%{query.search}%"))
+        stmt = stmt.where(contains(Tag.name, query.search))
     for batch in _batches(stmt.order_by(Tag.name, Tag.id)):
         yield from (row._asdict() for row in batch)
 

@@ -39,19 +39,19 @@ def parse_blog_filters(args: Any) -> BlogFilters:
     errors: dict[str, list[str]] = {}
     tags: list[int] = []
     for value in _getlist(args, "tag"):
-        if value.isdigit():
+        if is_id(value):
             tags.append(int(value))
         elif value:
             errors["tag"] = [_("Tags are given by their numeric id.")]
     author = args.get("author") or None
-    if author is not None and not str(author).isdigit():
+    if author is not None and not is_id(str(author)):
         errors["author"] = [_("The author is given by their numeric id.")]
         author = None
     status = args.get("status") or ""
     if status and status not in set(BlogStatus):
         errors["status"] = [_("Choose draft or published.")]
-    since = _day(args.get("since"), "since", errors)
-    until = _day(args.get("until"), "until", errors)
+    since = parse_day(args.get("since"), "since", errors)
+    until = parse_day(args.get("until"), "until", errors)
     if errors:
         raise ValidationError(errors)
     raw = {"tag": [str(t) for t in tags], "author": author or "", "status": status,
@@ -60,10 +60,46 @@ def parse_blog_filters(args: Any) -> BlogFilters:
         tags=tuple(dict.fromkeys(tags)),
         author=int(author) if author is not None else None,
         status=status,
-        since=_local_midnight_utc(since) if since else None,
-        until=_local_midnight_utc(until) + timedelta(days=1) if until else None,  # inclusive
+        since=day_range_utc(since, until)[0],
+        until=day_range_utc(since, until)[1],  # inclusive of the whole last day
         raw=raw,
     )
+
+
+#: Bounds that keep date arithmetic and time zone conversion in range.
+MIN_DAY, MAX_DAY = date(1900, 1, 1), date(9998, 12, 31)
+MAX_ID = 2**63 - 1
+
+
+def is_id(value: str) -> bool:
+    """True for a positive database id written in ASCII digits (fits a BIGINT)."""
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
+
+
+def parse_ids(values: Any) -> list[int]:
+    """The valid ids among ``values``; anything else is dropped."""
+    return [int(v) for v in values if is_id(str(v))]
+
+
+def parse_day(value: str | None, name: str, errors: dict[str, list[str]]) -> date | None:
+    """A YYYY-MM-DD day within MIN_DAY..MAX_DAY, or None with a message in ``errors``."""
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        errors[name] = [_("Use a date like 2024-12-31.")]
+        return None
+    if not MIN_DAY <= day <= MAX_DAY:
+        errors[name] = [_("Use a date between 1900 and 9998.")]
+        return None
+    return day
+
+
+def day_range_utc(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+    """[start of ``since``, end of ``until``) in the display time zone, as UTC."""
+    return (_local_midnight_utc(since) if since else None,
+            _local_midnight_utc(until) + timedelta(days=1) if until else None)
 
 
 def _getlist(args: Any, name: str) -> list[str]:
@@ -73,16 +109,6 @@ def _getlist(args: Any, name: str) -> list[str]:
     if value is None:
         return []
     return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
-
-
-def _day(value: str | None, name: str, errors: dict[str, list[str]]) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        errors[name] = [_("Use a date like 2024-12-31.")]
-        return None
 
 
 def _local_midnight_utc(day: date) -> datetime:

@@ -48,10 +48,15 @@ class ListQuery:
 
 
 def _int(value: str | None, default: int) -> int:
-    try:
-        return int(value) if value is not None else default
-    except ValueError:
+    if value is None or not value.isascii() or not value.isdigit() or len(value) > 9:
         return default
+    return int(value)
+
+
+def contains(column: Any, text: str) -> Any:
+    """Case-insensitive "contains" that treats % and _ in ``text`` literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
 
 
 @dataclass
@@ -107,7 +112,9 @@ def paginate(
     total = db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     pages = max(math.ceil(total / query.per_page), 1)
     page = min(query.page, pages)
-    column = sortable.get(query.sort) or sortable[default_sort]
+    column = sortable.get(query.sort)
+    if column is None:
+        column = sortable[default_sort]
     order = column.desc() if query.desc else column.asc()
     paged = (
         stmt.order_by(order, tiebreak.desc() if query.desc else tiebreak.asc())

@@ -16,7 +16,7 @@ from webapp.services import audit
 from webapp.services.access import require_role
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import ValidationError
-from webapp.services.paging import ListQuery, Page, paginate
+from webapp.services.paging import ListQuery, Page, contains, paginate
 
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 AUDITED_FIELDS = ("name", "slug", "description", "colour")
@@ -51,7 +51,7 @@ def list_tags(query: ListQuery) -> Page[TagRow]:
     stmt = select(Tag, USAGE)
     count_stmt = select(Tag.id)
     if query.search:
-        condition = Tag.name.ilike(f"%{query.search}%")
+        condition = contains(Tag.name, query.search)
         stmt, count_stmt = stmt.where(condition), count_stmt.where(condition)
     page = paginate(stmt, query, SORTABLE, "name", Tag.id, count_stmt=count_stmt, rows=True)
     page.items = [TagRow(tag, usage) for tag, usage in page.items]

@@ -15,11 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
-from webapp.models import Role, User
+from webapp.models import AppSetting, Role, User
+from webapp.models.types import utcnow
 from webapp.services import audit
 from webapp.services.access import require_role
 from webapp.services.errors import Conflict, Forbidden, NotFound, ValidationError
-from webapp.services.paging import ListQuery, Page, paginate
+from webapp.services.paging import ListQuery, Page, contains, paginate
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 AUDITED_FIELDS = ("username", "email", "role", "active")
@@ -55,8 +56,7 @@ def filtered_statement(query: ListQuery) -> Select[tuple[User]]:
     """SELECT of the users matching the query's search and filters (unsorted)."""
     stmt = select(User)
     if query.search:
-        pattern = f"%{query.search}%"
-        stmt = stmt.where(or_(User.username.ilike(pattern), User.email.ilike(pattern)))
+        stmt = stmt.where(or_(contains(User.username, query.search), contains(User.email, query.search)))
     if (role := query.filters.get("role")) in set(Role):
         stmt = stmt.where(User.role == role)
     active = str(query.filters.get("active", "")).lower()
@@ -65,6 +65,13 @@ def filtered_statement(query: ListQuery) -> Select[tuple[User]]:
     elif active in {"0", "false", "no"}:
         stmt = stmt.where(User.active.is_(False))
     return stmt
+
+
+def active_counts_by_role() -> dict[str, int]:
+    """How many active accounts each role has."""
+    rows = db.session.execute(
+        select(User.role, func.count(User.id)).where(User.active.is_(True)).group_by(User.role))
+    return {role: count for role, count in rows}
 
 
 def get_user(user_id: int) -> User:
@@ -104,7 +111,15 @@ def create_first_admin(data: UserData) -> User:
     if any_user_exists():
         raise NotFound(_("The console is already set up."))
     data.role, data.active = Role.ADMIN.value, True
-    return _insert(data, None, self_created=True)
+    # The settings row's primary key lets only one of two simultaneous setups commit.
+    db.session.add(AppSetting(key="setup_done", value=utcnow().isoformat()))
+    try:
+        return _insert(data, None, self_created=True)
+    except IntegrityError:
+        db.session.rollback()
+        if any_user_exists():
+            raise NotFound(_("The console is already set up.")) from None
+        raise
 
 
 def _insert(data: UserData, actor: User | None, self_created: bool = False) -> User:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
-
 from flask import Blueprint, render_template, request
-from flask_babel import get_timezone
+from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from webapp.forms import AuditFilterForm
 from webapp.models import Role
 from webapp.services import audit as audit_service
+from webapp.services.filters import day_range_utc, parse_day
 from webapp.services.paging import ListQuery
 from webapp.views.helpers import role_required
 
@@ -21,26 +19,28 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 @bp.get("/")
 @role_required(Role.ADMIN)
 def index() -> str:
-    """Every recorded change, filterable by user, action, object type and dates."""
+    """Every recorded change, filterable by user, action, object type and dates.
+
+    Each filter applies on its own: a bad date is reported beside its field and
+    the other filters still hold.
+    """
     form = AuditFilterForm(request.args)
     form.object_type.choices = [
         form.object_type.choices[0], *(SelectChoice(t) for t in audit_service.object_types())
     ]
-    filters: dict[str, object] = {}
-    if form.validate():
-        filters = {k: v for k in ("actor", "action", "object_type") if (v := getattr(form, k).data)}
-        if form.since.data:
-            filters["since"] = _day_start_utc(form.since.data)
-        if form.until.data:  # inclusive: up to the end of that day
-            filters["until"] = _day_start_utc(form.until.data) + timedelta(days=1)
+    form.validate()
+    filters: dict[str, object] = {
+        name: field.data for name in ("actor", "action", "object_type")
+        if not (field := getattr(form, name)).errors and field.data
+    }
+    date_errors: dict[str, list[str]] = {}
+    since = parse_day(request.args.get("since"), "since", date_errors)
+    until = parse_day(request.args.get("until"), "until", date_errors)
+    for name, messages in date_errors.items():
+        getattr(form, name).errors = messages
+    filters["since"], filters["until"] = day_range_utc(since, until)
     base = ListQuery.from_args(request.args)
     query = ListQuery(page=base.page, per_page=base.per_page, sort=base.sort, desc=base.desc,
-                      search=base.search, filters=filters)
-    page = audit_service.list_entries(query)
+                      search=base.search, filters={k: v for k, v in filters.items() if v})
+    page = audit_service.list_entries(query, current_user)
     return render_template("audit/index.html", page=page, query=query, form=form)
-
-
-def _day_start_utc(day: object) -> datetime:
-    """Midnight of ``day`` in the display time zone, as UTC."""
-    local = datetime.combine(day, time.min).replace(tzinfo=ZoneInfo(str(get_timezone())))  # type: ignore[arg-type]
-    return local.astimezone(UTC)

@@ -29,7 +29,7 @@ from webapp.services import exports, uploads
 from webapp.services import tags as tag_service
 from webapp.services.blogs import BlogData
 from webapp.services.errors import Conflict, DomainError, ValidationError
-from webapp.services.filters import BlogFilters, parse_blog_filters
+from webapp.services.filters import BlogFilters, parse_blog_filters, parse_ids
 from webapp.services.markdown import render_markdown
 from webapp.services.paging import ListQuery
 from webapp.views.helpers import add_form_errors, download_response, role_required, safe_back_url
@@ -81,7 +81,7 @@ def create() -> str | BaseResponse:
     """Write a new blog."""
     form = BlogForm()
     _author_choices(form)
-    if request.method == "GET":
+    if request.method == "GET" and form.author_id is not None:
         form.author_id.data = current_user.id
     if form.validate_on_submit():
         try:
@@ -172,7 +172,7 @@ def delete(blog_id: int) -> str | BaseResponse:
 def bulk() -> str | BaseResponse:
     """Publish, unpublish, tag, untag or delete the selected blogs (deletion asks first)."""
     form = BulkBlogForm()
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = parse_ids(request.form.getlist("ids"))
     back = safe_back_url(request.form.get("back"), "/blogs") or url_for("blogs.index")
     if not form.validate_on_submit() or not ids:
         flash(_("Select at least one blog and an action."), "warning")
@@ -219,12 +219,12 @@ def _fill(form: BlogForm, blog: Blog) -> None:
     form.tags.data = ", ".join(t.name for t in blog.tags)
     if blog.publish_at:
         form.publish_at.data = localtime.to_local(blog.publish_at).replace(tzinfo=None)
-    if hasattr(form, "author_id"):
+    if form.author_id is not None:
         form.author_id.data = blog.author_id
 
 
 def _blog_data(form: BlogForm) -> BlogData:
-    author = getattr(form, "author_id", None)
+    author = form.author_id
     return BlogData(
         title=form.title.data or "", body=form.body.data or "", status=form.status.data,
         publish_at=localtime.from_local(form.publish_at.data) if form.publish_at.data else None,

@@ -11,13 +11,23 @@ from urllib.parse import urlsplit
 from flask import Response, abort, request, stream_with_context
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.routing import IntegerConverter, Map
 
 from webapp.extensions import db, login_manager
 from webapp.models import User
 from webapp.services.access import require_role
 from webapp.services.errors import Forbidden, ValidationError
+from webapp.services.filters import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` that only matches ids a BIGINT can hold: larger ones are a 404, not a 500."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def load_user(session_id: str) -> User | None:

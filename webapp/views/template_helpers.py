@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, format_timedelta, get_locale
+from flask_babel import lazy_gettext as _l
 
 from webapp import localtime
 from webapp.models.types import utcnow
@@ -20,6 +21,7 @@ def register(app: Flask) -> None:
     app.add_template_global(list_url)
     app.add_template_global(sort_link)
     app.add_template_global(get_locale)
+    app.add_template_filter(label)
 
 
 def display_datetime(value: datetime | None, fmt: str = "medium") -> str:
@@ -32,6 +34,18 @@ def relative_time(value: datetime | None) -> str:
     if value is None:
         return ""
     return format_timedelta(value - utcnow(), add_direction=True, granularity="second")
+
+
+_LABELS = {
+    "role": {"admin": _l("administrator"), "editor": _l("editor"), "viewer": _l("viewer")},
+    "action": {"create": _l("create"), "update": _l("update"), "delete": _l("delete")},
+    "status": {"draft": _l("draft"), "published": _l("published")},
+}
+
+
+def label(value: str, kind: str) -> str:
+    """The translated word for a stored value: ``{{ user.role|label('role') }}``."""
+    return str(_LABELS.get(kind, {}).get(value, value))
 
 
 def list_url(_endpoint: str | None = None, **changes: Any) -> str:

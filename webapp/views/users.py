@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
+from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -15,6 +15,7 @@ from webapp.services import blogs as blog_service
 from webapp.services import exports
 from webapp.services import users as user_service
 from webapp.services.errors import Conflict, DomainError, ValidationError
+from webapp.services.filters import is_id, parse_ids
 from webapp.services.paging import ListQuery
 from webapp.services.users import UserData
 from webapp.views.helpers import (
@@ -74,9 +75,9 @@ def create() -> str | Response:
 def edit(user_id: int) -> str | Response:
     """Edit an account; a save over someone else's newer change is refused."""
     user = user_service.get_user(user_id)
-    form = UserForm(obj=user)
-    if request.method == "GET":
-        form.version.data = user.version
+    # Only a GET fills the form from the database: a POST is judged on what it sent
+    # (a missing version must not be taken from the current row).
+    form = UserForm(obj=user) if request.method == "GET" else UserForm()
     if validate_form(form, lambda: user_service.check_user_data(_user_data(form), user_id)):
         try:
             user_service.update_user(user_id, _user_data(form), current_user,
@@ -86,6 +87,8 @@ def edit(user_id: int) -> str | Response:
         except Conflict as err:
             flash(err.message, "warning")
         else:
+            if user_id == current_user.id:  # a new password rotated the session token: stay in
+                login_user(current_user._get_current_object())
             flash(_("User %(name)s saved.", name=user.username), "success")
             return redirect(url_for("users.index"))
     return render_template("users/form.html", form=form, user=user)
@@ -109,7 +112,7 @@ def delete(user_id: int) -> str | Response:
 def bulk() -> str | Response:
     """Activate, deactivate or delete the selected users; deletion asks first."""
     form = BulkUserForm()
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = parse_ids(request.form.getlist("ids"))
     back = safe_back_url(request.form.get("back"), "/users") or url_for("users.index")
     if not form.validate_on_submit():
         flash(_("Choose an action for the selected users."), "warning")
@@ -139,7 +142,7 @@ def _delete(ids: list[int], back: str, name: str | None = None) -> Response | No
     target = request.form.get("reassign_to", "")
     try:
         count = user_service.delete_users(ids, current_user, blogs,
-                                          int(target) if target.isdigit() else None)
+                                          int(target) if is_id(target) else None)
     except ValidationError as err:
         for messages in err.fields.values():
             for message in messages:
