@@ -76,6 +76,11 @@ def test_next_never_leaves_the_site(auth, admin, target):
     assert response.location == "/"
 
 
+def test_no_remember_cookie_unless_asked(auth, admin):
+    cookies = auth.login("admin").headers.getlist("Set-Cookie")
+    assert not [c for c in cookies if c.startswith("remember_token=")]
+
+
 def test_remember_me_sets_a_persistent_http_only_cookie(auth, admin):
     response = auth.login("admin", remember="y")
     cookies = response.headers.getlist("Set-Cookie")
