@@ -32,6 +32,7 @@ from webapp.services.errors import Conflict, DomainError, ValidationError
 from webapp.services.filters import BlogFilters, parse_blog_filters, parse_ids
 from webapp.services.markdown import render_markdown
 from webapp.services.paging import ListQuery
+from webapp.views.blog_rows import blog_rows
 from webapp.views.helpers import add_form_errors, download_response, role_required, safe_back_url
 
 bp = Blueprint("blogs", __name__, url_prefix="/blogs")
@@ -55,11 +56,11 @@ def index() -> str:
     query, filters, filter_errors = _list_request()
     page = blog_service.list_blogs(query, filters)
     can_edit = current_user.has_role(Role.EDITOR)
+    url_base = url_for("blogs.index")
     return render_template(
         "blogs/index.html", page=page, query=query, filters=filters, filter_errors=filter_errors,
-        all_tags=tag_service.all_tags(), authors=blog_service.possible_authors(),
-        bulk_form=BulkBlogForm() if can_edit else None, can_edit=can_edit,
-        url_base=url_for("blogs.index"),
+        tag_choices=tag_service.tag_choices(), author_choices=blog_service.author_choices(),
+        can_edit=can_edit, url_base=url_base, rows_html=blog_rows(page.items, can_edit, url_base),
     )
 
 

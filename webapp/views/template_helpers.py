@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from html import escape
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from webapp import localtime
+from webapp.i18n import install_template_gettext
 from webapp.models.types import utcnow
+from webapp.services.choices import Choices
 
 
 def register(app: Flask) -> None:
     """Install the helpers on ``app``'s Jinja environment."""
+    install_template_gettext(app)
     app.add_template_filter(display_datetime, "datetime")
     app.add_template_filter(relative_time, "reltime")
     app.add_template_filter(localtime.short, "short_dt")
     app.add_template_global(list_url)
     app.add_template_global(sort_link)
+    app.add_template_global(sort_links)
     app.add_template_global(get_locale)
     app.add_template_filter(label)
+    app.add_template_global(options)
 
 
 def display_datetime(value: datetime | None, fmt: str = "medium") -> str:
@@ -48,6 +57,20 @@ def label(value: str, kind: str) -> str:
     return str(_LABELS.get(kind, {}).get(value, value))
 
 
+def options(choices: Choices, selected: Any = ()) -> Markup:
+    """``<option>`` elements for pre-escaped (value, label) pairs (see services.choices).
+
+    List pages render a few hundred options per request; a Jinja loop that escapes
+    each attribute costs several times more than this.
+    """
+    many = isinstance(selected, set | list | tuple)
+    chosen = {escape(str(v)) for v in selected} if many else {escape(str(selected))}
+    return Markup("".join(
+        f'<option value="{value}"{" selected" if value in chosen else ""}>{label}</option>'
+        for value, label in choices
+    ))
+
+
 def list_url(_endpoint: str | None = None, **changes: Any) -> str:
     """The current list URL with some arguments changed (None removes one).
 
@@ -65,7 +88,22 @@ def list_url(_endpoint: str | None = None, **changes: Any) -> str:
             args.pop(key, None)
         else:
             args[key] = [value]
-    return url_for(request.endpoint or "main.index", **(request.view_args or {}), **args)
+    # The same path with new arguments: no URL building needed (cheap, and a list
+    # page makes a dozen of these).
+    query = urlencode([(k, v) for k, values in args.items() for v in values])
+    return f"{request.script_root}{request.path}?{query}" if query else f"{request.script_root}{request.path}"
+
+
+def sort_links(columns: Iterable[str], current: str, desc: bool) -> dict[str, tuple[str, str]]:
+    """``sort_link`` for several headers at once, reading the request's arguments once."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("sort", "page")]
+    base = f"{request.script_root}{request.path}?"
+    links = {}
+    for column in columns:
+        target = column if column != current else (column if desc else f"-{column}")
+        arrow = ("▼" if desc else "▲") if column == current else ""
+        links[column] = (base + urlencode([*args, ("sort", target)]), arrow)
+    return links
 
 
 def sort_link(column: str, current: str, desc: bool) -> tuple[str, str]:

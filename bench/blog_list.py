@@ -1,0 +1,134 @@
+"""Blog list throughput against the bare hello route, on the production server setup.
+
+    make bench-blogs        (or: .venv/bin/python bench/blog_list.py [--seconds 10])
+
+Builds a fresh SQLite database of 200 users, 50 tags and 10,000 blogs with 3 tags
+each, serves it with gunicorn (one process, 100 threads), and measures with wrk,
+side by side in one run: /healthz (the bare hello route), the blog list (page 1,
+a search, page 400), and /api/v1/blogs. It prints requests per second, each as a
+ratio to the hello route, and the SQL queries each page runs.
+Target (issue 3): the blog list page at 25% or more of the hello route.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import BIN, ROOT, gunicorn, instance_env, login_cookie, temporary_instance, wrk
+
+PASSWORD = "bench-password"
+PAGES = {
+    "hello (/healthz)": "/healthz",
+    "blog list, page 1": "/blogs/",
+    "blog list, search": "/blogs/?q=flask",
+    "blog list, page 400": "/blogs/?page=400",
+    "API /api/v1/blogs": "/api/v1/blogs",
+}
+
+
+def build_database(instance: Path) -> None:
+    """Schema by the migrations, then rows by bulk INSERTs (fast, and no audit entries)."""
+    env = instance_env(instance)
+    subprocess.run([str(BIN / "flask"), "--app", "webapp", "init-db"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ.update(env)
+    from sqlalchemy import insert
+    from werkzeug.security import generate_password_hash
+
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.models import Blog, Tag, User, blog_tags
+
+    app = create_app()
+    rng = random.Random(42)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    words = ["flask", "python", "sqlalchemy", "jinja", "admin", "console", "scheduler", "socket", "memory",
+             "release", "notes", "security", "testing", "deploy", "cache"]
+    with app.app_context():
+        hashed = generate_password_hash(PASSWORD)
+        roles = ["admin"] + ["editor"] * 99 + ["viewer"] * 100
+        db.session.execute(insert(User), [
+            {"username": f"user{i:03d}", "email": f"user{i:03d}@example.com", "password_hash": hashed,
+             "role": role, "active": True, "session_token": f"token{i}", "version": 1,
+             "created_at": start} for i, role in enumerate(roles)])
+        db.session.execute(insert(Tag), [
+            {"name": f"tag {i:02d}", "slug": f"tag-{i:02d}", "description": "", "version": 1,
+             "colour": f"#{rng.randrange(0x1000000):06x}", "created_at": start} for i in range(50)])
+        blogs = []
+        for i in range(10_000):
+            title = " ".join(rng.choice(words) for _ in range(5)).capitalize()
+            created = start + timedelta(minutes=37 * i)
+            blogs.append({"title": f"{title} {i}", "slug": f"post-{i}", "body": " ".join(
+                rng.choice(words) for _ in range(120)), "status": rng.choice(["draft", "published"]),
+                "publish_at": created, "author_id": rng.randrange(1, 101), "cover_image": None,
+                "created_at": created, "updated_at": created, "version": 1})
+        db.session.execute(insert(Blog), blogs)
+        db.session.execute(insert(blog_tags), [
+            {"blog_id": b, "tag_id": t} for b in range(1, 10_001) for t in rng.sample(range(1, 51), 3)])
+        db.session.commit()
+
+
+def queries_per_page(instance: Path) -> dict[str, int]:
+    """SQL statements each page runs, counted in-process on the same database."""
+    from sqlalchemy import event
+
+    from webapp import create_app
+    from webapp.extensions import db
+
+    app = create_app()
+    counts: dict[str, int] = {}
+    client = app.test_client()
+    page = client.get("/auth/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/auth/login", data={"csrf_token": token, "login": "user000", "password": PASSWORD})
+    with app.app_context():
+        engine = db.engine
+    for name, path in PAGES.items():
+        statements: list[str] = []
+
+        def record(*args: object, _s: list[str] = statements) -> None:
+            _s.append(str(args[2]))
+
+        client.get(path)  # warm: the tag and author menus are cached after the first request
+        event.listen(engine, "before_cursor_execute", record)
+        status = client.get(path).status_code
+        event.remove(engine, "before_cursor_execute", record)
+        counts[name] = len(statements) if status == 200 else -status
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per URL")
+    args = parser.parse_args()
+    with temporary_instance() as instance:
+        print("Building 200 users, 50 tags, 10,000 blogs x 3 tags ...", flush=True)
+        build_database(instance)
+        queries = queries_per_page(instance)
+        with gunicorn(instance) as url:
+            cookie = login_cookie(url, "user000", PASSWORD)
+            for path in PAGES.values():  # warm up: templates compiled, caches filled
+                wrk(url + path, cookie, 1)
+            rates = {name: wrk(url + path, cookie, args.seconds) for name, path in PAGES.items()}
+    hello = rates["hello (/healthz)"]
+    print(f"\n{'page':<24}{'req/s':>10}{'vs hello':>10}{'queries':>9}")
+    for name, rate in rates.items():
+        print(f"{name:<24}{rate:>10.0f}{rate / hello:>10.1%}{queries[name]:>9}")
+    ratio = rates["blog list, page 1"] / hello
+    verdict = "met" if ratio >= 0.25 else "NOT met"
+    print(f"\nTarget: blog list page 1 at >= 25% of the hello route: {ratio:.1%} ({verdict})")
+    print(json.dumps({"rates": rates, "queries": queries, "blog_list_ratio": round(ratio, 4)}))
+
+
+if __name__ == "__main__":
+    main()

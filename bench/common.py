@@ -1,0 +1,98 @@
+"""Shared pieces of the benchmarks: a fresh instance, a production server, a load generator."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def ensure_wrk() -> str:
+    """wrk drives the load from C, so the client does not compete with Python for the GIL."""
+    path = shutil.which("wrk")
+    if path:
+        return path
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, stdout=subprocess.DEVNULL)
+        return shutil.which("wrk") or "wrk"
+    sys.exit("The benchmark needs wrk: sudo apt-get install wrk")
+
+
+def instance_env(instance: Path) -> dict[str, str]:
+    return {**os.environ, "WEBAPP_INSTANCE_PATH": str(instance), "WEBAPP_SECRET_KEY": "bench-secret",
+            "WEBAPP_LOG_LEVEL": "WARNING"}
+
+
+@contextmanager
+def temporary_instance() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="webapp-bench-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def gunicorn(instance: Path, threads: int = 100) -> Iterator[str]:
+    """The production setup from the README: gunicorn, one worker process, many threads."""
+    port = free_port()
+    command = [str(BIN / "gunicorn"), "-w", "1", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
+               "--log-level", "warning", "webapp:create_app()"]
+    process = subprocess.Popen(command, cwd=ROOT, env=instance_env(instance))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def login_cookie(url: str, username: str, password: str) -> str:
+    """Sign in through the real form and return the Cookie header value."""
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(url + "/auth/login").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode({"csrf_token": token, "login": username, "password": password}).encode()
+    opener.open(url + "/auth/login", data=data).read()
+    return "; ".join(f"{c.name}={c.value}" for c in jar)
+
+
+def wrk(url: str, cookie: str | None, seconds: int, connections: int = 8) -> float:
+    """Requests per second that wrk measured (non-2xx answers make the run fail)."""
+    command = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if cookie:
+        command[1:1] = ["-H", f"Cookie: {cookie}"]
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    if "Non-2xx or 3xx responses" in output:
+        raise RuntimeError(f"{url} answered with errors:\n{output}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
