@@ -122,7 +122,7 @@ def test_first_run_setup_then_manage_a_user(page: Page, live_server: LiveServer)
 
     sign_in(page, live_server, "admin")
     expect(page).to_have_url(f"{live_server.url}/")
-    expect(page.get_by_text("Signed in as admin (admin).")).to_be_visible()
+    expect(page.get_by_text("Signed in as admin (administrator).")).to_be_visible()
 
 
 def test_wrong_password_shows_the_generic_message(page: Page, live_server: LiveServer) -> None:
