@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, insert, select
 
 from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
-from webapp.services import audit
+from webapp.services import audit, choices
 from webapp.services.access import require_role
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import ValidationError
@@ -63,6 +63,13 @@ def all_tags() -> list[Tag]:
     return list(db.session.scalars(select(Tag).order_by(func.lower(Tag.name))))
 
 
+def tag_choices() -> choices.Choices:
+    """(id, name) of every tag by name, for select menus (cached, see services.choices)."""
+    return choices.cached("tags", lambda: [
+        (tag_id, name) for tag_id, name in
+        db.session.execute(select(Tag.id, Tag.name).order_by(func.lower(Tag.name)))])
+
+
 def get_tag(tag_id: int) -> Tag:
     return get_or_raise(Tag, tag_id, _("tag"))
 
@@ -73,11 +80,15 @@ def usage_count(tag_id: int) -> int:
 
 
 def find_by_names(names: Iterable[str]) -> dict[str, Tag]:
-    """Existing tags by lower-cased name."""
-    keys = {n.strip().lower() for n in names if n.strip()}
-    if not keys:
+    """Existing tags by lower-cased name.
+
+    Both sides go through the database's lower(), like the unique index: SQLite's
+    lower() leaves non-ASCII letters alone, so Python's lower() would miss "À" there.
+    """
+    wanted = {n.strip() for n in names if n.strip()}
+    if not wanted:
         return {}
-    tags = db.session.scalars(select(Tag).where(func.lower(Tag.name).in_(keys)))
+    tags = db.session.scalars(select(Tag).where(func.lower(Tag.name).in_([func.lower(n) for n in wanted])))
     return {t.name.lower(): t for t in tags}
 
 
@@ -143,7 +154,10 @@ def delete_tags(tag_ids: Iterable[int], actor: User) -> int:
 
 
 def merge_tags(source_id: int, target_id: int, actor: User) -> int:
-    """Move every blog of ``source`` to ``target`` and delete ``source``. Returns blogs moved."""
+    """Move every blog of ``source`` to ``target`` and delete ``source``.
+
+    Returns how many blogs gained the target tag (those that had both keep one).
+    """
     require_role(actor, Role.EDITOR)
     if source_id == target_id:
         raise ValidationError({"target": [_("Choose a different tag to merge into.")]})
@@ -162,7 +176,7 @@ def merge_tags(source_id: int, target_id: int, actor: User) -> int:
     audit.record(actor, "update", target, {"merged_from": [source.name, None]})
     db.session.delete(source)
     db.session.commit()
-    return len(blog_ids)
+    return len(moving)
 
 
 def _validate(data: TagData, exclude_id: int | None, field: str = "name") -> TagData:
@@ -190,7 +204,7 @@ def _validate(data: TagData, exclude_id: int | None, field: str = "name") -> Tag
 
 
 def _name_taken(name: str, exclude_id: int | None) -> bool:
-    stmt = select(Tag.id).where(func.lower(Tag.name) == name.lower())
+    stmt = select(Tag.id).where(func.lower(Tag.name) == func.lower(name))  # as the unique index does
     if exclude_id is not None:
         stmt = stmt.where(Tag.id != exclude_id)
     return db.session.scalar(stmt.limit(1)) is not None

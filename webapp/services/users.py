@@ -259,14 +259,14 @@ def _validate(data: UserData, exclude_id: int | None, password_required: bool) -
     if not USERNAME_RE.match(username):
         errors["username"] = [_("Use 2 to 64 letters, digits, dots, dashes or underscores, "
                                 "starting with a letter or digit.")]
-    elif _taken(func.lower(User.username), username.lower(), exclude_id):
+    elif _taken(func.lower(User.username), username, exclude_id):
         errors["username"] = [_("This username is already taken.")]
     try:
         email = validate_email(email, check_deliverability=False).normalized
     except EmailNotValidError:
         errors["email"] = [_("Enter a valid email address.")]
     else:
-        if _taken(func.lower(User.email), email.lower(), exclude_id):
+        if _taken(func.lower(User.email), email, exclude_id):
             errors["email"] = [_("This email address is already in use.")]
     if data.role not in set(Role):
         errors["role"] = [_("Choose a role.")]
@@ -289,7 +289,9 @@ def _check_password(password: str) -> None:
 
 
 def _taken(column: object, value: str, exclude_id: int | None) -> bool:
-    stmt = select(User.id).where(column == value)  # type: ignore[operator]
+    """True when another user's ``column`` equals lower(``value``), compared in the database
+    like the unique index (SQLite's lower() leaves non-ASCII letters alone)."""
+    stmt = select(User.id).where(column == func.lower(value))  # type: ignore[operator]
     if exclude_id is not None:
         stmt = stmt.where(User.id != exclude_id)
     return db.session.scalar(stmt.limit(1)) is not None

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from webapp.forms import LoginForm, PasswordChangeForm, SetupForm
+from webapp.forms import ConfirmForm, LoginForm, PasswordChangeForm, SetupForm
+from webapp.forms.tokens import TokenForm
 from webapp.services import auth as auth_service
+from webapp.services import tokens as token_service
 from webapp.services import users as user_service
 from webapp.services.errors import DomainError, ValidationError
 from webapp.services.users import UserData
@@ -17,7 +29,9 @@ from webapp.views.helpers import add_form_errors, client_address, safe_next_url,
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 #: Endpoints reachable before the first administrator exists.
-SETUP_OPEN_ENDPOINTS = {"auth.setup", "static"}
+SETUP_OPEN_ENDPOINTS = {"auth.setup", "static", "main.healthz"}
+#: Session key holding a just-created API token until the profile page shows it (once).
+NEW_TOKEN_KEY = "new_api_token"
 
 
 @bp.before_app_request
@@ -28,8 +42,8 @@ def require_setup() -> Response | None:
     if user_service.any_user_exists():
         current_app.extensions["webapp.setup_done"] = True
         return None
-    if request.endpoint in SETUP_OPEN_ENDPOINTS:
-        return None
+    if request.endpoint in SETUP_OPEN_ENDPOINTS or request.path.startswith("/api/"):
+        return None  # the API answers 401 (no account can authenticate yet), never a page
     return redirect(url_for("auth.setup"))
 
 
@@ -85,7 +99,7 @@ def logout() -> Response:
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile() -> str | Response:
-    """The signed-in user's account and password change."""
+    """The signed-in user's account, password change and API tokens."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
@@ -98,4 +112,45 @@ def profile() -> str | Response:
             login_user(current_user._get_current_object())
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form)
+    return render_profile(form=form)
+
+
+@bp.post("/profile/tokens")
+@login_required
+def create_token() -> str | Response:
+    """Create a personal API token; its value is shown once, on the page this redirects to."""
+    token_form = TokenForm()
+    if token_form.validate_on_submit():
+        try:
+            token, plaintext = token_service.create_token(current_user, token_form.name.data)
+        except ValidationError as err:
+            add_form_errors(token_form, err)
+        else:
+            # Kept in the (HttpOnly) session only until the next page view shows it.
+            session[NEW_TOKEN_KEY] = {"name": token.name, "value": plaintext}
+            flash(_("API token “%(name)s” created. Copy it now: it will not be shown again.",
+                    name=token.name), "success")
+            return redirect(url_for("auth.profile", _anchor="api-tokens"))
+    return render_profile(token_form=token_form)
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> Response:
+    """Revoke one of the user's own API tokens (POST with the CSRF token)."""
+    if ConfirmForm().validate_on_submit():
+        token_service.revoke_token(token_id, current_user)
+        flash(_("The API token has been revoked."), "success")
+    return redirect(url_for("auth.profile", _anchor="api-tokens"))
+
+
+def render_profile(form: PasswordChangeForm | None = None, token_form: TokenForm | None = None) -> str:
+    """The profile page, showing a just-created token once."""
+    return render_template(
+        "auth/profile.html",
+        form=form or PasswordChangeForm(formdata=None),
+        token_form=token_form or TokenForm(formdata=None),
+        revoke_form=ConfirmForm(formdata=None),
+        tokens=token_service.list_tokens(current_user),
+        new_token=session.pop(NEW_TOKEN_KEY, None),
+    )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from webapp.services.errors import DomainError
+from webapp.views.api.errors import http_error_response, is_api_request
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -53,9 +54,11 @@ def csrf_error(error: CSRFError) -> tuple[str, int]:
                                "Go back, reload the page and try again."))
 
 
-def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+def http_error(error: HTTPException) -> tuple[str, int] | HTTPException | Response:
     if error.code is None or error.code < 400:
         return error
+    if is_api_request():  # an /api/ URL that matched no API route (404, 405): JSON, not a page
+        return http_error_response(error)
     return render_error(error.code)
 
 
