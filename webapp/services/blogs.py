@@ -1,38 +1,46 @@
-"""Blogs: lean list queries, validation, create / edit / delete, bulk actions."""
+"""Blogs: validation, create / edit / delete, bulk actions. The list lives in blog_list."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
 from flask_babel import gettext as _
 from slugify import slugify
-from sqlalchemy import ColumnElement, String, bindparam, cast, delete, exists, func, insert, or_, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
-from webapp.models import Blog, BlogStatus, Role, Tag, User, blog_tags
+from webapp.models import Blog, BlogStatus, Role, User, blog_tags
 from webapp.models.types import utcnow
-from webapp.services import audit, choices, uploads
+from webapp.services import audit, uploads
 from webapp.services import tags as tag_service
 from webapp.services.access import require_role
+from webapp.services.blog_list import (
+    LIST_COLUMNS,
+    SORTABLE,
+    BlogRow,
+    TagRef,
+    attach_tags,
+    author_choices,
+    list_blogs,
+    ordered_rows,
+)
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import Forbidden, ValidationError
-from webapp.services.filters import BlogFilters
-from webapp.services.paging import ListQuery, Page, contains
+
+# The list functions are part of this service's interface (pages, API, exports).
+__all__ = [
+    "LIST_COLUMNS", "SORTABLE", "BlogData", "BlogRow", "TagRef", "attach_tags", "author_choices",
+    "change_tag", "count_by_author", "create_blog", "delete_blogs", "get_blog", "ids_by_authors",
+    "list_blogs", "ordered_rows", "possible_authors", "reassign", "set_status", "update_blog",
+]
 
 AUDITED_FIELDS = ("title", "slug", "status", "publish_at", "author_id", "cover_image")
 MAX_BODY = 200_000
-#: Columns a list row needs: no body, fetched as plain rows rather than entities.
-LIST_COLUMNS = (Blog.id, Blog.title, Blog.slug, Blog.status, Blog.publish_at, Blog.created_at,
-                Blog.updated_at, Blog.author_id, Blog.version, User.username.label("author_name"))
-SORTABLE = {"id": Blog.id, "title": Blog.title, "slug": Blog.slug, "status": Blog.status,
-            "publish_at": Blog.publish_at, "created_at": Blog.created_at,
-            "updated_at": Blog.updated_at, "author": User.username}
 
 
 @dataclass
@@ -46,151 +54,6 @@ class BlogData:
     author_id: int | None = None
     tags: list[str] = field(default_factory=list)
     slug: str = ""
-
-
-@dataclass(frozen=True)
-class TagRef:
-    id: int
-    name: str
-    colour: str
-    slug: str
-
-
-@dataclass
-class BlogRow:
-    """A blog as a list shows it (no body)."""
-
-    id: int
-    title: str
-    slug: str
-    status: str
-    publish_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    author_id: int
-    version: int
-    author_name: str
-    tags: list[TagRef]
-
-
-# The tags of a row, packed by the database into one string per blog (portable:
-# group_concat on SQLite, string_agg on PostgreSQL). Names cannot contain the
-# separators: tag names are whitespace-normalised and \x1e / \x1f count as whitespace.
-_FIELD, _ITEM = "\x1e", "\x1f"
-TAG_LIST = (
-    select(func.aggregate_strings(
-        cast(Tag.id, String) + _FIELD + Tag.name + _FIELD + Tag.colour + _FIELD + Tag.slug, _ITEM))
-    .join(blog_tags, blog_tags.c.tag_id == Tag.id)
-    .where(blog_tags.c.blog_id == Blog.id)
-    .correlate(Blog)
-    .scalar_subquery()
-    .label("tag_list")
-)
-
-
-def list_blogs(query: ListQuery, filters: BlogFilters) -> Page[BlogRow]:
-    """One page of blogs in two queries whatever the page size or page number.
-
-    1. the count: only the filters, no join, no ORDER BY;
-    2. the rows: ids picked by an index-only "deferred join" (so page 400 does not
-       join 8,000 skipped rows), then only the listed columns, the author's name and
-       the tags packed per row. Plain Core rows, no ORM entities.
-    """
-    conditions = _conditions(query.search, filters)
-    count_stmt, rows_stmt = _statements(query, conditions)
-    connection = db.session.connection()
-    total = connection.scalar(count_stmt) or 0
-    pages = max(math.ceil(total / query.per_page), 1)
-    page_number = min(query.page, pages)
-    rows = connection.execute(
-        rows_stmt, {"page_limit": query.per_page, "page_offset": (page_number - 1) * query.per_page}
-    ).all()
-    return Page(items=[_row(r) for r in rows], total=total, page=page_number, per_page=query.per_page)
-
-
-_UNFILTERED: dict[tuple[str, bool], tuple[Any, Any]] = {}
-
-
-def _statements(query: ListQuery, conditions: list[ColumnElement[bool]]) -> tuple[Any, Any]:
-    """The count and rows statements; limit and offset are bound parameters.
-
-    The unfiltered list (the most common request) reuses statements built once per
-    sort order, which saves building and cache-keying them on every request.
-    """
-    key = (query.sort if query.sort in SORTABLE else "", query.desc)
-    if not conditions and key in _UNFILTERED:
-        return _UNFILTERED[key]
-    order = _order(query)
-    count_stmt = select(func.count()).select_from(select(Blog.id).where(*conditions).subquery())
-    ids = select(Blog.id).where(*conditions)
-    if query.sort == "author":
-        ids = ids.join(User, User.id == Blog.author_id)
-    ids = ids.order_by(*order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
-    rows_stmt = (select(*LIST_COLUMNS, TAG_LIST).join(User, User.id == Blog.author_id)
-                 .where(Blog.id.in_(ids.scalar_subquery())).order_by(*order))
-    if not conditions:
-        _UNFILTERED[key] = (count_stmt, rows_stmt)
-    return count_stmt, rows_stmt
-
-
-def _order(query: ListQuery) -> tuple[Any, Any]:
-    """ORDER BY for the list: the chosen column (newest first by default), then the id."""
-    column = SORTABLE.get(query.sort)
-    desc = query.desc if column is not None else True
-    column = Blog.created_at if column is None else column
-    return (column.desc(), Blog.id.desc()) if desc else (column.asc(), Blog.id.asc())
-
-
-def _row(row: Any) -> BlogRow:
-    values = row._asdict()
-    packed = values.pop("tag_list")
-    tags = []
-    if packed:
-        for item in packed.split(_ITEM):
-            tag_id, name, colour, slug = item.split(_FIELD)
-            tags.append(TagRef(int(tag_id), name, colour, slug))
-        tags.sort(key=lambda t: t.name.lower())
-    return BlogRow(**values, tags=tags)
-
-
-def ordered_rows(query: ListQuery, filters: BlogFilters) -> Any:
-    """Every matching row in list order, for streamed exports (no page limit)."""
-    conditions = _conditions(query.search, filters)
-    return (select(*LIST_COLUMNS).join(User, User.id == Blog.author_id).where(*conditions)
-            .order_by(*_order(query)))
-
-
-def attach_tags(rows: Sequence[Any]) -> list[BlogRow]:
-    """Turn result rows into BlogRows, loading the tags of all of them in one query."""
-    ids = [row.id for row in rows]
-    tags_by_blog: dict[int, list[TagRef]] = {}
-    if ids:
-        tag_rows = db.session.execute(
-            select(blog_tags.c.blog_id, Tag.id, Tag.name, Tag.colour, Tag.slug)
-            .join(Tag, Tag.id == blog_tags.c.tag_id)
-            .where(blog_tags.c.blog_id.in_(ids))
-            .order_by(Tag.name)
-        )
-        for blog_id, *tag in tag_rows:
-            tags_by_blog.setdefault(blog_id, []).append(TagRef(*tag))
-    return [BlogRow(**row._mapping, tags=tags_by_blog.get(row.id, [])) for row in rows]
-
-
-def _conditions(search: str, filters: BlogFilters) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if search:
-        conditions.append(or_(contains(Blog.title, search), contains(Blog.body, search)))
-    for tag_id in filters.tags:  # every chosen tag must be present
-        conditions.append(exists().where(blog_tags.c.blog_id == Blog.id, blog_tags.c.tag_id == tag_id))
-    if filters.author is not None:
-        conditions.append(Blog.author_id == filters.author)
-    if filters.status:
-        conditions.append(Blog.status == filters.status)
-    if filters.since is not None:
-        conditions.append(Blog.created_at >= filters.since)
-    if filters.until is not None:
-        conditions.append(Blog.created_at < filters.until)
-    return conditions
 
 
 def get_blog(blog_id: int) -> Blog:
@@ -341,19 +204,6 @@ def count_by_author(user_ids: Iterable[int]) -> dict[int, int]:
         .group_by(Blog.author_id)
     )
     return {author: count for author, count in rows}
-
-
-def author_choices() -> choices.Choices:
-    """(id, username) of everyone who wrote a blog or may write one (cached, see services.choices)."""
-    return choices.cached("authors", _load_author_choices)
-
-
-def _load_author_choices() -> list[tuple[object, str]]:
-    wrote = exists().where(Blog.author_id == User.id)
-    stmt = select(User.id, User.username).where(
-        or_(wrote, User.active.is_(True) & User.role.in_([Role.EDITOR, Role.ADMIN]))
-    ).order_by(User.username)
-    return [(user_id, name) for user_id, name in db.session.execute(stmt)]
 
 
 def possible_authors() -> list[User]:

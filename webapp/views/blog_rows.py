@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from webapp.i18n import request_translations
 from webapp.localtime import display_zone
-from webapp.services.blogs import BlogRow
+from webapp.services.blog_list import BlogRow
 
 
 def blog_rows(rows: Iterable[BlogRow], can_edit: bool, url_base: str) -> Markup:
