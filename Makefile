@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint install install-dev browser services messages clean
+.PHONY: run test lint bench-blogs install install-dev browser services messages clean
 
 run: install
 	$(BIN)/flask --app webapp db upgrade
@@ -20,6 +20,9 @@ test: install-dev browser services
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+bench-blogs: install-dev
+	$(BIN)/python bench/blog_list.py
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
