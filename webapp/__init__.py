@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extensions created in ``extensions.py`` to this app."""
     from webapp import models  # noqa: F401  (the models must be known to Migrate)
+    from webapp.monitor.sampler import Sampler
     from webapp.views.helpers import load_user
 
     db.init_app(app)
@@ -52,6 +53,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     socketio.init_app(app, async_mode="threading", manage_session=False)
+    app.extensions["monitor.sampler"] = Sampler(
+        socketio,
+        tick_seconds=app.config["MONITOR_TICK_SECONDS"],
+        history_size=app.config["MONITOR_HISTORY"],
+        processes_every=app.config["MONITOR_PROCESSES_SECONDS"],
+    )
 
 
 def select_locale() -> str | None:
@@ -64,13 +71,13 @@ def select_locale() -> str | None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages and security headers."""
     from webapp.security import register_security
-    from webapp.views import audit, auth, blogs, errors, main, tags, users
+    from webapp.views import audit, auth, blogs, errors, main, monitor, tags, users
     from webapp.views.helpers import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
     from webapp.views.api import register_api
 
-    for module in (main, auth, users, audit, blogs, tags):
+    for module in (main, auth, users, audit, blogs, tags, monitor):
         app.register_blueprint(module.bp)
     errors.register_error_handlers(app)
     register_api(app)

@@ -60,6 +60,14 @@ class DefaultConfig:
 
     LOG_LEVEL = "INFO"
 
+    # Live memory monitor (see the README for the message format).
+    MONITOR_TICK_SECONDS = 1.0  # one psutil reading per tick; intervals are 1, 2, 5, 10 ticks
+    MONITOR_HISTORY = 300  # samples a joining client gets at once (5 minutes at 1 s)
+    MONITOR_PROCESSES_SECONDS = 5.0
+    MONITOR_WARNING_PERCENT = 80
+    MONITOR_CRITICAL_PERCENT = 90
+    MONITOR_HYSTERESIS_PERCENT = 3  # a level clears only this far below its threshold
+
 
 #: Short environment names accepted beside the full Flask/extension keys.
 ENV_ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}

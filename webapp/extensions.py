@@ -36,3 +36,10 @@ def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+# Socket.IO handlers must be known before the first init_app (Flask-SocketIO copies
+# them into each new server), so they are attached here, at import time.
+from webapp.monitor.socket import register_handlers  # noqa: E402
+
+register_handlers(socketio)

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm, LoginForm, PasswordChangeForm, SetupForm
 from webapp.forms.tokens import TokenForm
+from webapp.monitor.socket import disconnect_user
 from webapp.services import auth as auth_service
 from webapp.services import tokens as token_service
 from webapp.services import users as user_service
@@ -90,7 +91,8 @@ def login() -> str | Response:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    """Sign out (POST only, with the CSRF token)."""
+    """Sign out (POST only, with the CSRF token); the user's live monitor sockets end too."""
+    disconnect_user(current_user.id)
     logout_user()
     flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -14,13 +14,13 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Api, Blueprint
 
 from webapp.extensions import csrf
-from webapp.views.api import blogs, docs, tags, users
+from webapp.views.api import blogs, docs, system, tags, users
 from webapp.views.api.auth import authenticate_request
 from webapp.views.api.errors import register_error_handlers
 from webapp.views.api.schemas import ErrorSchema
 
 api_v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1", description=_l("Admin console API, version 1."))
-RESOURCES = (users.bp, blogs.bp, tags.bp)
+RESOURCES = (users.bp, blogs.bp, tags.bp, system.bp)
 for _resource in RESOURCES:
     api_v1.register_blueprint(_resource)
 api_v1.before_request(authenticate_request)

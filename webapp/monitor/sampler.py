@@ -1,0 +1,131 @@
+"""One sampler per process: reads psutil once per tick and emits to the interval rooms.
+
+Clients subscribe with an interval of 1, 2, 5 or 10 ticks and join the room
+``interval:<n>``. The sampler runs only while somebody listens: the first
+subscriber starts it (a lock-guarded ``socketio.start_background_task``), and it
+stops after the last one leaves. Ticks are scheduled against a fixed start time,
+so the period does not drift by the time an emit takes; a tick that is missed
+entirely (the machine stalled) is skipped rather than sent late in a burst.
+Top processes are read by a second task every few seconds, so their slower
+psutil scan never delays a memory tick.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from flask_socketio import SocketIO
+
+from webapp.monitor import readings
+
+NAMESPACE = "/ws"
+INTERVALS = (1, 2, 5, 10)
+LISTENERS_ROOM = "listeners"
+
+
+def interval_room(interval: int) -> str:
+    return f"interval:{interval}"
+
+
+class Sampler:
+    """Shared state of the monitor in one server process."""
+
+    def __init__(self, socketio: SocketIO, tick_seconds: float = 1.0, history_size: int = 300,
+                 processes_every: float = 5.0,
+                 read_memory: Callable[[int], dict[str, Any]] = readings.memory_sample,
+                 read_processes: Callable[[], dict[str, Any]] = readings.top_processes) -> None:
+        self.socketio = socketio
+        self.tick_seconds = tick_seconds
+        self.processes_every = processes_every
+        self.read_memory = read_memory
+        self.read_processes = read_processes
+        self.history: deque[dict[str, Any]] = deque(maxlen=history_size)
+        self.latest_processes: dict[str, Any] | None = None
+        self.subscribers: dict[str, int] = {}  # sid -> interval
+        self.users: dict[str, int] = {}  # sid -> user id, for ending a user's sockets
+        self.reads = 0
+        self.running = False
+        self.processes_running = False
+        self._lock = threading.Lock()
+
+    # -- subscriptions (called from the Socket.IO handlers) ------------------------
+
+    def subscribe(self, sid: str, interval: int) -> list[dict[str, Any]]:
+        """Record a subscriber; start the loops if they are idle. Returns the history."""
+        with self._lock:
+            self.subscribers[sid] = interval
+            start_memory, start_processes = not self.running, not self.processes_running
+            self.running = self.processes_running = True
+            history = list(self.history)
+        if start_memory:
+            self.socketio.start_background_task(self._memory_loop)
+        if start_processes:
+            self.socketio.start_background_task(self._process_loop)
+        return history
+
+    def unsubscribe(self, sid: str) -> None:
+        """Forget a subscriber (the loops stop on their next tick if it was the last)."""
+        with self._lock:
+            self.subscribers.pop(sid, None)
+
+    def connected(self, sid: str, user_id: int) -> None:
+        with self._lock:
+            self.users[sid] = user_id
+
+    def disconnected(self, sid: str) -> None:
+        with self._lock:
+            self.subscribers.pop(sid, None)
+            self.users.pop(sid, None)
+
+    def sids_of(self, user_id: int) -> list[str]:
+        with self._lock:
+            return [sid for sid, uid in self.users.items() if uid == user_id]
+
+    def listening(self) -> bool:
+        with self._lock:
+            return bool(self.subscribers)
+
+    # -- the loops -------------------------------------------------------------
+
+    def _memory_loop(self) -> None:
+        start = time.monotonic()
+        tick = 0
+        while True:
+            with self._lock:
+                intervals = set(self.subscribers.values())
+                if not intervals:
+                    self.running = False
+                    return
+            self.reads += 1
+            sample = self.read_memory(self.reads)
+            self.history.append(sample)
+            for interval in intervals:
+                if tick % interval == 0:
+                    self.socketio.emit("memory", sample, to=interval_room(interval), namespace=NAMESPACE)
+            tick = self._next_tick(start, tick)
+
+    def _next_tick(self, start: float, tick: int) -> int:
+        """Sleep until the next tick on the fixed schedule; skip ticks already missed."""
+        tick += 1
+        now = time.monotonic()
+        behind = now - (start + tick * self.tick_seconds)
+        if behind > self.tick_seconds:
+            tick += int(behind // self.tick_seconds)
+        self.socketio.sleep(max(start + tick * self.tick_seconds - time.monotonic(), 0))
+        return tick
+
+    def _process_loop(self) -> None:
+        while True:
+            with self._lock:
+                if not self.subscribers:
+                    self.processes_running = False
+                    return
+            self.latest_processes = self.read_processes()
+            self.socketio.emit("processes", self.latest_processes, to=LISTENERS_ROOM, namespace=NAMESPACE)
+            deadline = time.monotonic() + self.processes_every
+            while self.listening() and time.monotonic() < deadline:
+                self.socketio.sleep(min(self.tick_seconds, max(deadline - time.monotonic(), 0)))

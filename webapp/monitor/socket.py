@@ -1,0 +1,64 @@
+"""Socket.IO handlers of the ``/ws`` namespace (see the README for the message format)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from flask_login import current_user
+from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
+
+from webapp.monitor.sampler import INTERVALS, LISTENERS_ROOM, NAMESPACE, Sampler, interval_room
+
+
+def sampler() -> Sampler:
+    """This app's sampler (one per server process)."""
+    return current_app.extensions["monitor.sampler"]  # type: ignore[no-any-return]
+
+
+def register_handlers(socketio: SocketIO) -> None:
+    """Attach the namespace's handlers to ``socketio`` (once, before ``init_app``)."""
+
+    @socketio.on("connect", namespace=NAMESPACE)
+    def on_connect(auth: Any = None) -> bool:
+        """Refuse anyone not signed in (the handshake carries the session cookie)."""
+        if not current_user.is_authenticated:
+            return False
+        sampler().connected(request.sid, current_user.id)  # type: ignore[attr-defined]
+        return True
+
+    @socketio.on("disconnect", namespace=NAMESPACE)
+    def on_disconnect(reason: Any = None) -> None:
+        sampler().disconnected(request.sid)  # type: ignore[attr-defined]
+
+    @socketio.on("subscribe", namespace=NAMESPACE)
+    def on_subscribe(data: Any = None) -> dict[str, Any]:
+        """Join the room of an update interval (1, 2, 5 or 10 ticks) and get the recent history."""
+        interval = data.get("interval") if isinstance(data, dict) else None
+        if interval not in INTERVALS:
+            return {"ok": False, "error": f"interval must be one of {list(INTERVALS)}"}
+        sid = request.sid  # type: ignore[attr-defined]
+        for other in INTERVALS:
+            leave_room(interval_room(other))
+        join_room(interval_room(interval))
+        join_room(LISTENERS_ROOM)
+        history = sampler().subscribe(sid, interval)
+        emit("history", {"interval": interval, "samples": history})
+        if sampler().latest_processes is not None:
+            emit("processes", sampler().latest_processes)
+        return {"ok": True, "interval": interval}
+
+    @socketio.on("unsubscribe", namespace=NAMESPACE)
+    def on_unsubscribe(data: Any = None) -> dict[str, Any]:
+        """Stop receiving samples (the Stop button, or a hidden tab)."""
+        for interval in INTERVALS:
+            leave_room(interval_room(interval))
+        leave_room(LISTENERS_ROOM)
+        sampler().unsubscribe(request.sid)  # type: ignore[attr-defined]
+        return {"ok": True}
+
+
+def disconnect_user(user_id: int) -> None:
+    """End every monitor socket of this user (called when they sign out)."""
+    for sid in sampler().sids_of(user_id):
+        disconnect(sid=sid, namespace=NAMESPACE)
