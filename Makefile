@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench-blogs install install-dev browser services messages clean
+.PHONY: run test lint bench-blogs bench-monitor install install-dev browser services messages clean
 
 run: install
 	$(BIN)/flask --app webapp db upgrade
@@ -23,6 +23,9 @@ lint: install-dev
 
 bench-blogs: install-dev
 	$(BIN)/python bench/blog_list.py
+
+bench-monitor: install-dev
+	$(BIN)/python bench/monitor_sockets.py
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
