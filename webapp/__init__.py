@@ -52,7 +52,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
-    socketio.init_app(app, async_mode="threading", manage_session=False)
+    # async_handlers=False: one client's events are handled in order (a quick
+    # subscribe-then-unsubscribe must not finish the other way round).
+    socketio.init_app(app, async_mode="threading", manage_session=False, async_handlers=False)
     app.extensions["monitor.sampler"] = Sampler(
         socketio,
         tick_seconds=app.config["MONITOR_TICK_SECONDS"],

@@ -64,6 +64,7 @@ class LiveServer:
 
     def stop(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
         self.thread.join(timeout=5)
 
 

@@ -102,7 +102,8 @@ class Sampler:
                     return
             self.reads += 1
             sample = self.read_memory(self.reads)
-            self.history.append(sample)
+            with self._lock:
+                self.history.append(sample)
             for interval in intervals:
                 if tick % interval == 0:
                     self.socketio.emit("memory", sample, to=interval_room(interval), namespace=NAMESPACE)
