@@ -221,3 +221,10 @@ def test_delete_is_204_then_404_and_audited(app, api):
     assert api.get(f"/api/v1/blogs/{blog_id}").status_code == 404
     assert api.delete(f"/api/v1/blogs/{blog_id}").status_code == 404
     assert ("api-admin", "delete", str(blog_id)) in audit_entries(app, "blogs")
+
+
+def test_json_nested_too_deeply_is_a_400(app, api):
+    blog_id = make_blog(app, "Deep")
+    response = api.patch(f"/api/v1/blogs/{blog_id}", data=b"[" * 100_000,
+                         headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.is_json

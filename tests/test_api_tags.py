@@ -111,9 +111,9 @@ def test_create_validation_errors_are_422(app, api, body, field):
 
 def test_names_differing_only_in_case_of_non_ascii_letters_are_one_tag(app, api):
     make_tag(app, "Élan")
-    duplicate = api.post("/api/v1/tags", json={"name": "Élan"})
+    duplicate = api.post("/api/v1/tags", json={"name": "élan"})
     assert duplicate.status_code == 422 and "name" in error_of(duplicate)["fields"]
-    blog = api.post("/api/v1/blogs", json={"title": "Reuses it", "tags": ["Élan"]})
+    blog = api.post("/api/v1/blogs", json={"title": "Reuses it", "tags": ["ÉLAN"]})
     assert blog.status_code == 201 and blog.get_json()["tags"][0]["name"] == "Élan"
 
 

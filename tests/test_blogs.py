@@ -335,3 +335,31 @@ def test_list_rows_escape_every_value(app, as_admin, make_user, write_blog):
     rows = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert "<script>" not in rows and "<b " not in rows
     assert "&lt;script&gt;alert(&quot;t&quot;)&lt;/script&gt;" in rows
+
+
+@pytest.mark.parametrize("path,data", [
+    ("/blogs/bulk", {"action": "add_tag", "ids": ["1"], "tag_id": "99999999999999999999999"}),
+    ("/blogs/new", {"title": "x", "body": "", "status": "draft", "tags": "", "slug": "",
+                    "author_id": "99999999999999999999999"}),
+    ("/blogs/new", {"title": "nul\x00title", "body": "", "status": "draft", "tags": "", "slug": ""}),
+])
+def test_out_of_range_ids_and_nul_characters_are_refused_not_a_500(as_admin, write_blog, path, data):
+    write_blog("One")
+    assert as_admin.post(path, data=data).status_code in (200, 302)
+
+
+@pytest.mark.parametrize("query", ["q=%00", "tag=2147483648", "author=9999999999"])
+def test_odd_list_queries_are_not_a_500(as_admin, query):
+    assert as_admin.get(f"/blogs/?{query}").status_code == 200
+    assert as_admin.get("/blogs/2147483648").status_code == 404
+
+
+def test_a_blog_form_without_a_version_is_a_conflict(app, as_admin, write_blog):
+    blog_id = write_blog("Original")
+    response = as_admin.post(f"/blogs/{blog_id}/edit", data=form(title="Overwrite"))
+    assert "nothing was saved" in response.text and blog(app, blog_id).title == "Original"
+
+
+def test_request_bodies_over_the_limit_are_413(as_admin):
+    big = "x" * (9 * 1024 * 1024)
+    assert as_admin.post("/blogs/preview", data={"body": big}).status_code == 413

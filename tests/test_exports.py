@@ -115,3 +115,28 @@ def test_viewers_may_download_blogs_but_not_users(auth, viewer, admin):
     auth.login("viewer")
     assert auth.client.get("/blogs/export.csv").status_code == 200
     assert auth.client.get("/users/export.csv").status_code == 403
+
+
+def test_formula_guard_covers_the_tags_column(app, as_admin, admin):
+    from webapp.services import blogs as blog_service
+    from webapp.services.blogs import BlogData
+
+    with app.app_context():
+        blog_service.create_blog(BlogData(title="x", tags=["=HYPERLINK(\"http://x\")"]),
+                                 db.session.get(User, admin.id))
+    rows = list(csv.reader(io.StringIO(as_admin.get("/blogs/export.csv").get_data(as_text=True))))
+    assert rows[1][6].startswith("'=")
+
+
+def test_user_and_tag_downloads_follow_the_list_order(as_admin, make_user, many_blogs):
+    make_user("zed")
+    make_user("bob")
+    users = json.loads(as_admin.get("/users/export.json?sort=-username").get_data(as_text=True))
+    assert [u["username"] for u in users] == ["zed", "bob", "admin"]
+    many_blogs(2)
+    with as_admin.application.app_context():
+        db.session.execute(insert(Tag).values(name="a-unused", slug="a-unused", description="",
+                                              colour="#000000", version=1, created_at=utcnow()))
+        db.session.commit()
+    tags = json.loads(as_admin.get("/tags/export.json?sort=-usage").get_data(as_text=True))
+    assert [t["name"] for t in tags] == ["t", "a-unused"]

@@ -194,3 +194,47 @@ def test_memory_snapshot_api(app):
 def test_monitor_page_is_for_every_signed_in_role(app):
     assert signed_in(app, "viv").get("/monitor/").status_code == 200
     assert app.test_client().get("/monitor/").location.startswith("/auth/login")
+
+
+def test_deactivating_a_user_ends_their_sockets(app):
+    viewer = socket(app, signed_in(app, "viv"))
+    viewer.emit("subscribe", {"interval": 1}, namespace=NS)
+    admin = signed_in(app, "admin")
+    with app.app_context():
+        from webapp.models import User
+
+        viv_id = db.session.scalar(db.select(User.id).where(User.username == "viv"))
+    admin.post("/users/bulk", data={"action": "deactivate", "ids": [str(viv_id)]})
+    assert not viewer.is_connected(NS)
+
+
+def test_a_password_change_ends_the_other_sessions_sockets(app):
+    other_session = socket(app, signed_in(app, "viv"))
+    other_session.emit("subscribe", {"interval": 1}, namespace=NS)
+    client = signed_in(app, "viv")
+    client.post("/auth/profile", data={"current_password": PASSWORD, "password": "a brand new one",
+                                       "confirm": "a brand new one"})
+    assert not other_session.is_connected(NS)
+
+
+def test_the_sampler_survives_a_failed_reading(app):
+    sampler = app.extensions["monitor.sampler"]
+    real, failures = sampler.read_memory, {"n": 0}
+
+    def flaky(seq: int) -> dict:
+        if failures["n"] == 0:
+            failures["n"] += 1
+            raise OSError("psutil hiccup")
+        return real(seq)
+
+    sampler.read_memory = flaky
+    sock = socket(app)
+    sock.emit("subscribe", {"interval": 1}, namespace=NS)
+    time.sleep(6 * TICK)
+    assert failures["n"] == 1 and len(events(sock, "memory")) >= 3
+
+
+@pytest.mark.parametrize("interval", [True, 1.0, "1", None])
+def test_only_integer_intervals_are_accepted(app, interval):
+    ack = socket(app).emit("subscribe", {"interval": interval}, namespace=NS, callback=True)
+    assert ack["ok"] is False

@@ -149,3 +149,58 @@ def test_reassigning_to_a_user_being_deleted_is_refused(app, as_admin, make_user
     assert "who is not being deleted" in response.text
     with app.app_context():
         assert db.session.get(User, grace.id) is not None
+
+
+def test_deleting_a_tag_makes_open_blog_forms_stale(app, as_admin, write_blog):
+    write_blog("Tagged", tags=["obsolete", "kept"])
+    with app.app_context():
+        blog_id = db.session.scalar(select(Blog.id))
+    as_admin.post(f"/tags/{tag_id(app, 'obsolete')}/delete")
+    stale = as_admin.post(f"/blogs/{blog_id}/edit", data={
+        "title": "Tagged", "body": "", "status": "draft", "tags": "obsolete, kept", "slug": "",
+        "version": "1"})
+    assert "nothing was saved" in stale.text
+    assert tag_id(app, "obsolete") is None and blog_tags(app, "Tagged") == ["kept"]
+    with app.app_context():
+        from webapp.models import AuditEntry
+
+        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.object_type == "blogs")
+                                  .order_by(AuditEntry.id.desc()))
+        assert entry.changes == {"tag": ["obsolete", None]}
+
+
+def test_renaming_a_tag_makes_open_blog_forms_stale(app, as_admin, write_blog):
+    write_blog("Tagged", tags=["orig"])
+    with app.app_context():
+        blog_id = db.session.scalar(select(Blog.id))
+    as_admin.post(f"/tags/{tag_id(app, 'orig')}/edit", data={
+        "name": "renamed", "colour": "#123456", "description": "", "slug": "", "version": "1"})
+    stale = as_admin.post(f"/blogs/{blog_id}/edit", data={
+        "title": "Tagged", "body": "", "status": "draft", "tags": "orig", "slug": "", "version": "1"})
+    assert "nothing was saved" in stale.text
+    assert tag_id(app, "orig") is None and blog_tags(app, "Tagged") == ["renamed"]
+
+
+@pytest.mark.parametrize("name,message", [
+    ("a,b", "cannot contain a comma"), ("bell\x07", "control or formatting"),
+    ("rtl\u202eoverride", "control or formatting"),
+])
+def test_tag_names_refuse_commas_and_control_characters(as_admin, name, message):
+    response = as_admin.post("/tags/new", data={"name": name, "colour": "#123456", "description": "",
+                                                "slug": ""})
+    assert response.status_code == 200 and message in response.text
+
+
+def test_tag_names_are_unique_regardless_of_case_beyond_ascii(as_admin, write_blog):
+    write_blog("B", tags=["Élan"])
+    response = as_admin.post("/tags/new", data={"name": "ÉLAN", "colour": "#123456", "description": "",
+                                                "slug": ""})
+    assert "A tag with this name already exists." in response.text
+
+
+def test_long_non_latin_tag_names_get_a_slug_that_fits(app, as_admin):
+    name = "漢字" * 25
+    assert as_admin.post("/tags/new", data={"name": name, "colour": "#123456", "description": "",
+                                            "slug": ""}).status_code == 302
+    with app.app_context():
+        assert len(db.session.scalar(select(Tag.slug))) <= 60

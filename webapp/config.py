@@ -35,6 +35,9 @@ class DefaultConfig:
 
     WTF_CSRF_TIME_LIMIT = 12 * 3600
 
+    # Largest request body (a 2 MB cover image plus the form fits easily); more is a 413.
+    MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+
     # Accounts.
     PASSWORD_HASH_METHOD = "scrypt"
     PASSWORD_MIN_LENGTH = 8

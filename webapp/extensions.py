@@ -30,12 +30,22 @@ socketio = SocketIO()
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite ignores foreign keys (and their ON DELETE rules) unless asked per connection."""
+def _sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    """Make SQLite behave like PostgreSQL where the app relies on it.
+
+    Foreign keys (and their ON DELETE rules) are off unless asked per connection,
+    and SQLite's own lower() only folds ASCII letters, so the "unique regardless
+    of case" indexes on lower(name) would let "Élan" and "élan" both in.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 # Socket.IO handlers must be known before the first init_app (Flask-SocketIO copies

@@ -15,7 +15,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from webapp.services.filters import MAX_ID
 
 STATUS_CHOICES = [SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published"))]
 
@@ -32,8 +34,10 @@ class BlogForm(FlaskForm):
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="draft")
     publish_at = DateTimeLocalField(_l("Publish at"), validators=[Optional()],
                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                                    description=_l("A draft with a time is published then."))
-    author_id = SelectField(_l("Author"), coerce=int, validators=[Optional()], validate_choice=False)
+                                    description=_l("Shown as the publication time. Publishing drafts "
+                                                   "automatically comes with the job scheduler."))
+    author_id = SelectField(_l("Author"), coerce=int, validators=[Optional(), NumberRange(1, MAX_ID)],
+                            validate_choice=False)
     tags = StringField(_l("Tags"), validators=[Length(max=2000)],
                        description=_l("Separate with commas; new names create tags."),
                        render_kw={"data-tag-picker": "", "autocomplete": "off"})
@@ -52,7 +56,8 @@ class BulkBlogForm(FlaskForm):
         SelectChoice("add_tag", _l("Add tag")), SelectChoice("remove_tag", _l("Remove tag")),
         SelectChoice("delete", _l("Delete")),
     ], validators=[InputRequired()])
-    tag_id = SelectField(_l("Tag"), coerce=int, validators=[Optional()], validate_choice=False)
+    tag_id = SelectField(_l("Tag"), coerce=int, validators=[Optional(), NumberRange(1, MAX_ID)],
+                         validate_choice=False)
     confirmed = HiddenField()
 
 
@@ -73,6 +78,6 @@ class TagForm(FlaskForm):
 class MergeTagForm(FlaskForm):
     """Merge one tag into another."""
 
-    target = SelectField(_l("Merge into"), coerce=int, validators=[InputRequired()],
+    target = SelectField(_l("Merge into"), coerce=int, validators=[InputRequired(), NumberRange(1, MAX_ID)],
                          validate_choice=False)
     submit = SubmitField(_l("Merge"))

@@ -12,6 +12,7 @@ psutil scan never delays a memory tick.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -21,6 +22,8 @@ from typing import Any
 from flask_socketio import SocketIO
 
 from webapp.monitor import readings
+
+logger = logging.getLogger(__name__)
 
 NAMESPACE = "/ws"
 INTERVALS = (1, 2, 5, 10)
@@ -100,13 +103,16 @@ class Sampler:
                 if not intervals:
                     self.running = False
                     return
-            self.reads += 1
-            sample = self.read_memory(self.reads)
-            with self._lock:
-                self.history.append(sample)
-            for interval in intervals:
-                if tick % interval == 0:
-                    self.socketio.emit("memory", sample, to=interval_room(interval), namespace=NAMESPACE)
+            try:
+                self.reads += 1
+                sample = self.read_memory(self.reads)
+                with self._lock:
+                    self.history.append(sample)
+                for interval in intervals:
+                    if tick % interval == 0:
+                        self.socketio.emit("memory", sample, to=interval_room(interval), namespace=NAMESPACE)
+            except Exception:  # one failed reading must not end the monitor for everyone
+                logger.exception("memory sample failed; trying again next tick")
             tick = self._next_tick(start, tick)
 
     def _next_tick(self, start: float, tick: int) -> int:
@@ -125,8 +131,12 @@ class Sampler:
                 if not self.subscribers:
                     self.processes_running = False
                     return
-            self.latest_processes = self.read_processes()
-            self.socketio.emit("processes", self.latest_processes, to=LISTENERS_ROOM, namespace=NAMESPACE)
+            try:
+                self.latest_processes = self.read_processes()
+                self.socketio.emit("processes", self.latest_processes, to=LISTENERS_ROOM,
+                                   namespace=NAMESPACE)
+            except Exception:
+                logger.exception("process listing failed; trying again later")
             deadline = time.monotonic() + self.processes_every
             while self.listening() and time.monotonic() < deadline:
                 self.socketio.sleep(min(self.tick_seconds, max(deadline - time.monotonic(), 0)))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask_login import current_user
 from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
 
 from webapp.monitor.sampler import INTERVALS, LISTENERS_ROOM, NAMESPACE, Sampler, interval_room
+from webapp.services.signals import access_revoked
 
 
 def sampler() -> Sampler:
@@ -34,8 +35,11 @@ def register_handlers(socketio: SocketIO) -> None:
     @socketio.on("subscribe", namespace=NAMESPACE)
     def on_subscribe(data: Any = None) -> dict[str, Any]:
         """Join the room of an update interval (1, 2, 5 or 10 ticks) and get the recent history."""
+        if not current_user.is_authenticated:  # signed out, deactivated or password changed since
+            disconnect()
+            return {"ok": False, "error": "not signed in"}
         interval = data.get("interval") if isinstance(data, dict) else None
-        if interval not in INTERVALS:
+        if type(interval) is not int or interval not in INTERVALS:
             return {"ok": False, "error": f"interval must be one of {list(INTERVALS)}"}
         sid = request.sid  # type: ignore[attr-defined]
         for other in INTERVALS:
@@ -62,3 +66,12 @@ def disconnect_user(user_id: int) -> None:
     """End every monitor socket of this user (called when they sign out)."""
     for sid in sampler().sids_of(user_id):
         disconnect(sid=sid, namespace=NAMESPACE)
+
+
+@access_revoked.connect
+def _end_revoked_sockets(app: Flask, user_ids: list[int]) -> None:
+    """Deactivated, deleted or re-passworded users keep no live stream open."""
+    with app.app_context():
+        for user_id in user_ids:
+            for sid in app.extensions["monitor.sampler"].sids_of(user_id):
+                app.extensions["socketio"].server.disconnect(sid, namespace=NAMESPACE)

@@ -20,17 +20,18 @@ def record(actor: User | None, action: str, obj: Any, changes: dict[str, Any] | 
     """Add an audit entry for ``obj`` to the current transaction (the caller commits)."""
     if obj.id is None:
         db.session.flush()
-    db.session.add(
-        AuditEntry(
-            actor_id=actor.id if actor is not None else None,
-            actor_name=actor.username if actor is not None else "system",
-            action=action,
-            object_type=obj.__tablename__,
-            object_id=str(obj.id),
-            object_repr=str(obj)[:200],
-            changes=changes or {},
-        )
-    )
+    record_change(actor, action, obj.__tablename__, obj.id, str(obj), changes or {})
+
+
+def record_change(actor: User | None, action: str, object_type: str, object_id: int, label: str,
+                  changes: dict[str, Any]) -> None:
+    """Like :func:`record`, for a row changed by a bulk statement (no ORM object at hand)."""
+    db.session.add(AuditEntry(
+        actor_id=actor.id if actor is not None else None,
+        actor_name=actor.username if actor is not None else "system",
+        action=action, object_type=object_type, object_id=str(object_id), object_repr=label[:200],
+        changes=changes,
+    ))
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

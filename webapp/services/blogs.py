@@ -235,9 +235,13 @@ def _validate(data: BlogData, actor: User, blog: Blog | None) -> BlogData:
     title = " ".join((data.title or "").split())
     if not title or len(title) > 200:
         errors["title"] = [_("A title has 1 to 200 characters.")]
+    elif "\x00" in title:
+        errors["title"] = [_("The text cannot contain NUL characters.")]
     body = data.body or ""
     if len(body) > MAX_BODY:
         errors["body"] = [_("The text is longer than %(n)d characters.", n=MAX_BODY)]
+    elif "\x00" in body:
+        errors["body"] = [_("The text cannot contain NUL characters.")]
     if data.status not in set(BlogStatus):
         errors["status"] = [_("Choose draft or published.")]
     slug = (data.slug or "").strip()

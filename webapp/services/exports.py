@@ -21,7 +21,7 @@ from webapp.services import blogs as blog_service
 from webapp.services import tags as tag_service
 from webapp.services import users as user_service
 from webapp.services.filters import BlogFilters
-from webapp.services.paging import ListQuery, contains
+from webapp.services.paging import ListQuery, contains, order_by
 
 BATCH = 1000
 
@@ -46,7 +46,8 @@ def user_records(query: ListQuery) -> Iterator[dict[str, Any]]:
     """Every user the list shows with these filters (never the password hash)."""
     stmt = user_service.filtered_statement(query).with_only_columns(
         *(getattr(User, c) for c in USER_COLUMNS))
-    for batch in _batches(stmt.order_by(User.username, User.id)):
+    order = order_by(query, user_service.SORTABLE, "username", User.id)  # as the list shows them
+    for batch in _batches(stmt.order_by(*order)):
         yield from (row._asdict() for row in batch)
 
 
@@ -56,7 +57,7 @@ def tag_records(query: ListQuery) -> Iterator[dict[str, Any]]:
                   Tag.created_at)
     if query.search:
         stmt = stmt.where(contains(Tag.name, query.search))
-    for batch in _batches(stmt.order_by(Tag.name, Tag.id)):
+    for batch in _batches(stmt.order_by(*order_by(query, tag_service.SORTABLE, "name", Tag.id))):
         yield from (row._asdict() for row in batch)
 
 
@@ -110,7 +111,7 @@ def _csv_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, list):
-        return ", ".join(value)
+        value = ", ".join(value)
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value  # spreadsheet formula injection
     return value

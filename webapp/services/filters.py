@@ -68,7 +68,7 @@ def parse_blog_filters(args: Any) -> BlogFilters:
 
 #: Bounds that keep date arithmetic and time zone conversion in range.
 MIN_DAY, MAX_DAY = date(1900, 1, 1), date(9998, 12, 31)
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
 
 
 def is_id(value: str) -> bool:

@@ -42,7 +42,7 @@ class ListQuery:
             per_page=per_page,
             sort=sort.lstrip("-"),
             desc=desc,
-            search=args.get("q", "").strip()[:200],
+            search=args.get("q", "").replace("\x00", "").strip()[:200],
             filters=filters,
         )
 
@@ -92,6 +92,17 @@ class Page(Generic[T]):
         return out
 
 
+def order_by(query: ListQuery, sortable: Mapping[str, Any], default_sort: str,
+             tiebreak: InstrumentedAttribute[Any]) -> tuple[Any, Any]:
+    """ORDER BY for a list: the requested column (or the default), then ``tiebreak``."""
+    column = sortable.get(query.sort)
+    if column is None:
+        column = sortable[default_sort]
+    if query.desc:
+        return column.desc(), tiebreak.desc()
+    return column.asc(), tiebreak.asc()
+
+
 def paginate(
     stmt: Select[Any],
     query: ListQuery,
@@ -112,12 +123,8 @@ def paginate(
     total = db.session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     pages = max(math.ceil(total / query.per_page), 1)
     page = min(query.page, pages)
-    column = sortable.get(query.sort)
-    if column is None:
-        column = sortable[default_sort]
-    order = column.desc() if query.desc else column.asc()
     paged = (
-        stmt.order_by(order, tiebreak.desc() if query.desc else tiebreak.asc())
+        stmt.order_by(*order_by(query, sortable, default_sort, tiebreak))
         .limit(query.per_page)
         .offset((page - 1) * query.per_page)
     )

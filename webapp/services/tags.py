@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from slugify import slugify
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
+from webapp.models.types import utcnow
 from webapp.services import audit, choices
 from webapp.services.access import require_role
 from webapp.services.common import check_version, get_or_raise, unique_slug
@@ -97,7 +100,7 @@ def create_tag(data: TagData, actor: User) -> Tag:
     require_role(actor, Role.EDITOR)
     clean = _validate(data, exclude_id=None)
     tag = Tag(name=clean.name, description=clean.description, colour=clean.colour,
-              slug=clean.slug or unique_slug(Tag, slugify(clean.name), fallback="tag"))
+              slug=clean.slug or _new_slug(clean.name))
     db.session.add(tag)
     audit.record(actor, "create", tag, {k: [None, v] for k, v in audit.snapshot(tag, AUDITED_FIELDS).items()})
     db.session.commit()
@@ -117,7 +120,7 @@ def create_missing(names: Iterable[str], actor: User) -> list[Tag]:
         tag = existing.get(key)
         if tag is None:
             clean = _validate(TagData(name=name), exclude_id=None, field="tags")
-            tag = Tag(name=clean.name, slug=unique_slug(Tag, slugify(clean.name), fallback="tag"))
+            tag = Tag(name=clean.name, slug=_new_slug(clean.name))
             db.session.add(tag)
             audit.record(actor, "create", tag, {"name": [None, tag.name]})
         tags.append(tag)
@@ -131,12 +134,21 @@ def update_tag(tag_id: int, data: TagData, actor: User, expected_version: int | 
     check_version(tag, expected_version, tag.name)
     clean = _validate(data, exclude_id=tag.id)
     before = audit.snapshot(tag, AUDITED_FIELDS)
+    old_name = tag.name
     tag.name, tag.description, tag.colour = clean.name, clean.description, clean.colour
     tag.slug = clean.slug or tag.slug
     changes = audit.diff(before, audit.snapshot(tag, AUDITED_FIELDS))
-    if changes:
-        audit.record(actor, "update", tag, changes)
+    if not changes:
+        return tag
+    audit.record(actor, "update", tag, changes)
+    if "name" in changes:
+        _touch_blogs(tag.id, actor, old_name, tag.name)
+    try:
         db.session.commit()
+    except StaleDataError:  # another request saved between our read and our write
+        db.session.rollback()
+        check_version(get_tag(tag_id), -1, clean.name)
+        raise
     return tag
 
 
@@ -147,6 +159,7 @@ def delete_tags(tag_ids: Iterable[int], actor: User) -> int:
     for tag in tags:
         audit.record(actor, "delete", tag, {**audit.snapshot(tag, AUDITED_FIELDS),
                                             "usage": usage_count(tag.id)})
+        _touch_blogs(tag.id, actor, tag.name, None)
         db.session.execute(delete(blog_tags).where(blog_tags.c.tag_id == tag.id))
         db.session.delete(tag)
     db.session.commit()
@@ -165,13 +178,10 @@ def merge_tags(source_id: int, target_id: int, actor: User) -> int:
     blog_ids = set(db.session.scalars(select(blog_tags.c.blog_id).where(blog_tags.c.tag_id == source.id)))
     already = set(db.session.scalars(select(blog_tags.c.blog_id).where(blog_tags.c.tag_id == target.id)))
     moving = sorted(blog_ids - already)
+    _touch_blogs(source.id, actor, source.name, target.name)
     if moving:
         db.session.execute(insert(blog_tags), [{"blog_id": b, "tag_id": target.id} for b in moving])
     db.session.execute(delete(blog_tags).where(blog_tags.c.tag_id == source.id))
-    if blog_ids:  # the blogs changed: bump their versions so open edit forms see it
-        db.session.execute(
-            Blog.__table__.update().where(Blog.id.in_(blog_ids)).values(version=Blog.version + 1)
-        )
     audit.record(actor, "delete", source, {"merged_into": target.name, "blogs": len(blog_ids)})
     audit.record(actor, "update", target, {"merged_from": [source.name, None]})
     db.session.delete(source)
@@ -179,11 +189,33 @@ def merge_tags(source_id: int, target_id: int, actor: User) -> int:
     return len(moving)
 
 
+def _touch_blogs(tag_id: int, actor: User, old_name: str, new_name: str | None) -> None:
+    """The blogs carrying a renamed, deleted or merged tag changed too: bump their
+    versions (an edit form opened before must not bring the old tag back) and audit it."""
+    blogs = db.session.execute(
+        select(Blog.id, Blog.title).join(blog_tags, blog_tags.c.blog_id == Blog.id)
+        .where(blog_tags.c.tag_id == tag_id)).all()
+    if not blogs:
+        return
+    db.session.execute(Blog.__table__.update().where(Blog.id.in_([b.id for b in blogs]))
+                       .values(version=Blog.version + 1, updated_at=utcnow()))
+    for blog in blogs:
+        audit.record_change(actor, "update", "blogs", blog.id, blog.title, {"tag": [old_name, new_name]})
+
+
+def _new_slug(name: str) -> str:
+    return unique_slug(Tag, slugify(name, max_length=50), fallback="tag")
+
+
 def _validate(data: TagData, exclude_id: int | None, field: str = "name") -> TagData:
     errors: dict[str, list[str]] = {}
     name = " ".join((data.name or "").split())
     if not name or len(name) > 50:
         errors[field] = [_("A tag name has 1 to 50 characters.")]
+    elif "," in name:
+        errors[field] = [_("A tag name cannot contain a comma (commas separate tags).")]
+    elif any(unicodedata.category(ch).startswith("C") for ch in name):
+        errors[field] = [_("A tag name cannot contain control or formatting characters.")]
     elif field == "name" and _name_taken(name, exclude_id):
         errors["name"] = [_("A tag with this name already exists.")]
     colour = (data.colour or "#6c757d").strip()
@@ -198,6 +230,8 @@ def _validate(data: TagData, exclude_id: int | None, field: str = "name") -> Tag
     description = (data.description or "").strip()
     if len(description) > 2000:
         errors["description"] = [_("Use at most 2000 characters.")]
+    elif "\x00" in description:
+        errors["description"] = [_("The text cannot contain NUL characters.")]
     if errors:
         raise ValidationError(errors)
     return TagData(name=name, description=description, colour=colour.lower(), slug=slug)

@@ -21,6 +21,7 @@ from webapp.services import audit
 from webapp.services.access import require_role
 from webapp.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from webapp.services.paging import ListQuery, Page, contains, paginate
+from webapp.services.signals import access_revoked
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 AUDITED_FIELDS = ("username", "email", "role", "active")
@@ -165,6 +166,8 @@ def update_user(user_id: int, data: UserData, actor: User, expected_version: int
         db.session.rollback()
         raise _conflict(get_user(user_id)) from None
     db.session.commit()
+    if "password" in changes or changes.get("active") == [True, False]:
+        access_revoked.send(current_app._get_current_object(), user_ids=[user.id])
     return user
 
 
@@ -190,6 +193,7 @@ def delete_users(user_ids: Iterable[int], actor: User, blogs: str | None = None,
         audit.record(actor, "delete", user, audit.snapshot(user, AUDITED_FIELDS))
         db.session.delete(user)
     db.session.commit()
+    access_revoked.send(current_app._get_current_object(), user_ids=[u.id for u in users])
     return len(users)
 
 
@@ -230,6 +234,8 @@ def set_active(user_ids: Iterable[int], active: bool, actor: User) -> int:
         user.active = active
         audit.record(actor, "update", user, {"active": [not active, active]})
     db.session.commit()
+    if not active and changed:
+        access_revoked.send(current_app._get_current_object(), user_ids=[u.id for u in changed])
     return len(changed)
 
 
@@ -241,6 +247,7 @@ def change_own_password(user: User, current: str, new: str) -> None:
     user.set_password(new, current_app.config["PASSWORD_HASH_METHOD"])
     audit.record(user, "update", user, {"password": [None, audit.SECRET_CHANGED]})
     db.session.commit()
+    access_revoked.send(current_app._get_current_object(), user_ids=[user.id])
 
 
 def check_user_data(data: UserData, user_id: int | None = None) -> None:

@@ -240,6 +240,7 @@ def _cover(form: BlogForm) -> FileStorage | None:
     return upload if upload and getattr(upload, "filename", "") else None
 
 
-def _version(form: BlogForm) -> int | None:
+def _version(form: BlogForm) -> int:
     value = form.version.data
-    return int(value) if value and str(value).isdigit() else None
+    # A missing or broken version is a conflict, never "save over whatever is there".
+    return int(value) if value and str(value).isdigit() else -1

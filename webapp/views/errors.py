@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from webapp.extensions import db
 from webapp.services.errors import DomainError
 from webapp.views.api.errors import http_error_response, is_api_request
 
@@ -25,6 +26,7 @@ def _titles() -> dict[int, str]:
         403: _("Forbidden"),
         404: _("Page not found"),
         405: _("Method not allowed"),
+        413: _("Too large"),
         409: _("Conflict"),
         422: _("Invalid input"),
         429: _("Too many requests"),
@@ -38,6 +40,7 @@ def _messages() -> dict[int, str]:
         403: _("Your role does not allow you to open this page."),
         404: _("There is nothing at this address."),
         405: _("This address does not accept that kind of request."),
+        413: _("The request is larger than the console accepts."),
         500: _("The error has been logged. Try again, and tell an administrator if it happens again."),
     }
 
@@ -67,4 +70,5 @@ def domain_error(error: DomainError) -> tuple[str, int]:
 
 
 def server_error(error: InternalServerError) -> tuple[str, int]:
+    db.session.rollback()  # the failed transaction must not break the error page's own queries
     return render_error(500)

@@ -23,7 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` that only matches ids a BIGINT can hold: larger ones are a 404, not a 500."""
+    """``<int:...>`` that only matches ids the database can hold: larger ones are a 404, not a 500."""
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)

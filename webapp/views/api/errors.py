@@ -61,6 +61,7 @@ def register_error_handlers(blueprint: Blueprint) -> None:
     # Code-specific classes: the app's HTML handlers for these would otherwise win.
     blueprint.register_error_handler(CSRFError, csrf_error)
     blueprint.register_error_handler(InternalServerError, server_error)
+    blueprint.register_error_handler(RecursionError, nested_too_deeply)
     blueprint.register_error_handler(HTTPException, http_error_response)
 
 
@@ -89,6 +90,11 @@ def csrf_error(error: CSRFError) -> Response:
     """A session caller's state change without a valid X-CSRFToken header."""
     return error_response(400, _("A signed-in browser session must send the X-CSRFToken header "
                                  "(the token is in the page's csrf-token meta tag)."))
+
+
+def nested_too_deeply(error: RecursionError) -> Response:
+    """A JSON body nested deeper than the parser goes (``[[[[...``) is bad input, not a crash."""
+    return error_response(400, _("The JSON body is nested too deeply."))
 
 
 def server_error(error: InternalServerError) -> Response:
