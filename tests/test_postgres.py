@@ -100,3 +100,31 @@ def test_sign_in_edit_and_conflict_on_postgres(pg_app):
     assert client.get("/users/?q=BO&sort=-created_at").text.count('data-testid="user-row"') == 1
     with pg_app.app_context():
         assert db.session.scalar(select(User.role).where(User.id == bob_id)) == "editor"
+
+
+def test_blog_screens_api_and_downloads_on_postgres(pg_app):
+    """The list's packed tags (string_agg), the deferred join, filters, downloads and the API."""
+    from webapp.services import blogs as blog_service
+    from webapp.services.blogs import BlogData
+
+    with pg_app.app_context():
+        admin = user_service.create_user_as_system(
+            UserData("admin", "admin@example.com", "admin", True, PASSWORD))
+        for number in range(30):
+            blog_service.create_blog(BlogData(title=f"Post {number:02d}", body=f"body {number}",
+                                              tags=["Élan", "pg"] if number % 2 else ["pg"]), admin)
+    client = pg_app.test_client()
+    client.post("/auth/login", data={"login": "admin", "password": PASSWORD})
+    page = client.get("/blogs/?sort=title&per_page=20&page=2").text
+    assert page.count('data-testid="blog-row"') == 10
+    assert ">Élan</span>" in page and ">pg</span>" in page
+    assert client.get("/blogs/?q=POST 1").text.count('data-testid="blog-row"') == 10
+    duplicate = client.post("/tags/new", data={"name": "élan", "colour": "#123456", "description": "",
+                                               "slug": ""})
+    assert "A tag with this name already exists." in duplicate.text
+    csv_text = client.get("/blogs/export.csv?q=Post 0").get_data(as_text=True)
+    assert csv_text.count("\n") == 11
+    listing = client.get("/api/v1/blogs?per_page=5&sort=-title").get_json()
+    assert listing["total"] == 30 and listing["items"][0]["title"] == "Post 29"
+    assert client.get("/blogs/2147483648").status_code == 404
+    assert client.get("/blogs/?q=%00").status_code == 200
