@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -24,6 +26,13 @@ ALLOWED_ATTRIBUTES = {
     "td": {"align"},
     "code": {"class"},
 }
+
+
+@lru_cache(maxsize=256)
+def render_blog_body(blog_id: int, version: int, text: str) -> Markup:
+    """``render_markdown`` for a saved blog, cached per (id, version): every change to a
+    blog bumps its version, and a long text renders once instead of on every view."""
+    return render_markdown(text)
 
 
 def render_markdown(text: str) -> Markup:

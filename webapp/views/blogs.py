@@ -30,7 +30,7 @@ from webapp.services import tags as tag_service
 from webapp.services.blogs import BlogData
 from webapp.services.errors import Conflict, DomainError, ValidationError
 from webapp.services.filters import BlogFilters, parse_blog_filters, parse_ids
-from webapp.services.markdown import render_markdown
+from webapp.services.markdown import render_blog_body, render_markdown
 from webapp.services.paging import ListQuery
 from webapp.views.blog_rows import blog_rows
 from webapp.views.helpers import add_form_errors, download_response, role_required, safe_back_url
@@ -130,7 +130,8 @@ def _form_page(form: BlogForm, blog: Blog | None, current: Blog | None) -> str:
 def detail(blog_id: int) -> str:
     """A blog with its rendered, sanitised text."""
     blog = blog_service.get_blog(blog_id)
-    return render_template("blogs/detail.html", blog=blog, body_html=render_markdown(blog.body),
+    body_html = render_blog_body(blog.id, blog.version, blog.body)
+    return render_template("blogs/detail.html", blog=blog, body_html=body_html,
                            can_edit=current_user.has_role(Role.EDITOR))
 
 
