@@ -54,8 +54,15 @@ def _int(value: str | None, default: int) -> int:
 
 
 def contains(column: Any, text: str) -> Any:
-    """Case-insensitive "contains" that treats % and _ in ``text`` literally."""
+    """Case-insensitive "contains" that treats % and _ in ``text`` literally.
+
+    On SQLite, plain LIKE is already case-insensitive (for ASCII letters); ILIKE
+    would call lower() on every row, which there is a Python function (see
+    extensions.py) and makes a search over 10,000 bodies several times slower.
+    """
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if db.engine.dialect.name == "sqlite":
+        return column.like(f"%{escaped}%", escape="\\")
     return column.ilike(f"%{escaped}%", escape="\\")
 
 
