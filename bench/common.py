@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -55,10 +57,18 @@ def temporary_instance() -> Iterator[Path]:
 @contextmanager
 def gunicorn(instance: Path, threads: int = 100) -> Iterator[str]:
     """The production setup from the README: gunicorn, one worker process, many threads."""
+    with gunicorn_process("webapp:create_app()", instance_env(instance), threads) as (url, _worker):
+        yield url
+
+
+@contextmanager
+def gunicorn_process(app_spec: str, env: dict[str, str],
+                     threads: int) -> Iterator[tuple[str, psutil.Process]]:
+    """gunicorn serving ``app_spec`` with one worker; yields the URL and the worker process."""
     port = free_port()
     command = [str(BIN / "gunicorn"), "-w", "1", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-               "--log-level", "warning", "webapp:create_app()"]
-    process = subprocess.Popen(command, cwd=ROOT, env=instance_env(instance))
+               "--log-level", "warning", "--timeout", "120", "--graceful-timeout", "3", app_spec]
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -70,10 +80,14 @@ def gunicorn(instance: Path, threads: int = 100) -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.2)
-        yield url
+        yield url, psutil.Process(process.pid).children()[0]
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # sockets still open: do not wait for them
+            process.kill()
+            process.wait()
 
 
 def login_cookie(url: str, username: str, password: str) -> str:

@@ -23,8 +23,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,38 +31,9 @@ import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BIN, ROOT, free_port, instance_env, login_cookie, temporary_instance
+from bench.common import BIN, ROOT, gunicorn_process, instance_env, login_cookie, temporary_instance
 
 PASSWORD = "bench-password"
-
-
-@contextmanager
-def server(app_spec: str, env: dict[str, str], threads: int):
-    """gunicorn with one worker; yields (url, worker process)."""
-    port = free_port()
-    command = [str(BIN / "gunicorn"), "-w", "1", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
-               "--log-level", "warning", "--timeout", "120", "--graceful-timeout", "3", app_spec]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.2)
-        worker = psutil.Process(process.pid).children()[0]
-        yield url, worker
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 async def run_clients(url: str, count: int, seconds: float, cookie: str | None, subscribe: bool,
@@ -160,11 +129,12 @@ def main() -> None:
                         "--email", "bench@example.com", "--password", PASSWORD], cwd=ROOT, env=env,
                        check=True, stdout=subprocess.DEVNULL)
         print(f"One sampler, {args.clients} clients, {args.seconds:.0f} s ...", flush=True)
-        with server("webapp:create_app()", env, threads=args.clients + 50) as (url, worker):
+        with gunicorn_process("webapp:create_app()", env, threads=args.clients + 50) as (url, worker):
             cookie = login_cookie(url, "bench", PASSWORD)
             ours = measure(url, worker, args.clients, args.seconds, cookie, True, 1.0)
         print(f"Naive design, {args.naive_clients} clients, {args.seconds:.0f} s ...", flush=True)
-        with server("bench.naive_monitor:app", env, threads=args.naive_clients + 50) as (url, worker):
+        naive_server = gunicorn_process("bench.naive_monitor:app", env, threads=args.naive_clients + 50)
+        with naive_server as (url, worker):
             naive = measure(url, worker, args.naive_clients, args.seconds, None, False, 1.0)
     rows = [("clients", "clients"), ("ticks expected per client", "expected_per_client"),
             ("delivered per client (min)", "delivered_per_client_min"),
