@@ -6,8 +6,10 @@ with a message saying what to install.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer, make_server
 
 from tests.conftest import app_config
 from webapp import create_app
@@ -66,6 +68,62 @@ class LiveServer:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)
+
+
+class ConnectionTrackingServer(ThreadedWSGIServer):
+    """Werkzeug's threaded server, remembering its open connections so they can be cut.
+
+    ``shutdown()`` alone only stops accepting: the handler threads of open WebSockets
+    would carry on serving. Cutting the connections is what a crashed or restarted
+    server looks like to the browser.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def cut_connections(self) -> None:
+        with self.connections_lock:
+            open_connections = list(self.connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):  # already closed by its handler
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class RestartableLiveServer(LiveServer):
+    """A LiveServer that ``stop()`` really stops, and ``restart()`` serves again on the same port."""
+
+    def __init__(self, app: Flask, port: int = 0) -> None:
+        self.app = app
+        self.server = ConnectionTrackingServer("127.0.0.1", port, app)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.stopped = False
+
+    def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        super().stop()
+        self.server.server_close()  # release the port
+        self.server.cut_connections()
+
+    def restart(self) -> None:
+        """A new server for the same app, bound to the same port (the browser's URL stays)."""
+        self.stop()
+        RestartableLiveServer.__init__(self, self.app, self.server.server_port)
+        self.start()
 
 
 @pytest.fixture
