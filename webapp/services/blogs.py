@@ -36,7 +36,8 @@ from webapp.services.errors import Forbidden, ValidationError
 __all__ = [
     "LIST_COLUMNS", "SORTABLE", "BlogData", "BlogRow", "TagRef", "attach_tags", "author_choices",
     "change_tag", "count_by_author", "create_blog", "delete_blogs", "get_blog", "ids_by_authors",
-    "list_blogs", "ordered_rows", "possible_authors", "reassign", "set_status", "update_blog",
+    "list_blogs", "ordered_rows", "possible_authors", "publish_due", "reassign", "set_status",
+    "update_blog",
 ]
 
 AUDITED_FIELDS = ("title", "slug", "status", "publish_at", "author_id", "cover_image")
@@ -195,6 +196,18 @@ def change_tag(blog_ids: Iterable[int], tag_id: int, add: bool, actor: User) -> 
         changed += 1
     db.session.commit()
     return changed
+
+
+def publish_due(now: datetime) -> int:
+    """Publish the drafts whose publish-at time has come (the scheduler's task); audited as system."""
+    due = list(db.session.scalars(
+        select(Blog).where(Blog.status == BlogStatus.DRAFT, Blog.publish_at.is_not(None),
+                           Blog.publish_at <= now)))
+    for blog in due:
+        blog.status = BlogStatus.PUBLISHED.value
+        audit.record(None, "update", blog, {"status": [BlogStatus.DRAFT.value, BlogStatus.PUBLISHED.value]})
+    db.session.commit()
+    return len(due)
 
 
 def count_by_author(user_ids: Iterable[int]) -> dict[int, int]:
