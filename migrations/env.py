@@ -40,6 +40,10 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
 def get_metadata():
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
@@ -88,6 +92,8 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # APScheduler creates and owns its job table; the migrations leave it alone.
+    conf_args.setdefault("include_object", include_object)
 
     connectable = get_engine()
 

@@ -142,3 +142,25 @@ def as_admin(admin: User, auth: Auth) -> CSRFClient:
     """A client signed in as an administrator."""
     assert auth.login("admin").status_code == 302
     return auth.client
+
+
+@pytest.fixture
+def redis_server() -> Iterator[Any]:
+    """A real Redis on 127.0.0.1:6379, database 15 emptied around the test.
+
+    With CI=true a missing server fails the run; elsewhere the test is skipped.
+    """
+    import redis
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/15")
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as err:
+        message = f"Redis not reachable on 127.0.0.1:6379: run scripts/ensure-services ({err})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()

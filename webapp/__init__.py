@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the extensions created in ``extensions.py`` to this app."""
     from webapp import models  # noqa: F401  (the models must be known to Migrate)
+    from webapp.jobs.scheduler import configure_scheduler
     from webapp.monitor.sampler import Sampler
     from webapp.views.helpers import load_user
 
@@ -55,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     # async_handlers=False: one client's events are handled in order (a quick
     # subscribe-then-unsubscribe must not finish the other way round).
     socketio.init_app(app, async_mode="threading", manage_session=False, async_handlers=False)
+    configure_scheduler(app)
     app.extensions["monitor.sampler"] = Sampler(
         socketio,
         tick_seconds=app.config["MONITOR_TICK_SECONDS"],

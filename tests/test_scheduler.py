@@ -1,0 +1,165 @@
+"""The scheduler engine: registered tasks only, triggers, run history, persistence, hosts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import app_config
+from webapp import create_app
+from webapp.extensions import db
+from webapp.jobs.scheduler import start_scheduler
+from webapp.models import JobRun
+from webapp.services.errors import ValidationError
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def make_app(tmp_path, monkeypatch) -> Iterator[Callable[..., object]]:
+    """Apps on one SQLite file (so a second app sees the first one's jobs); shut down after."""
+    monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+    apps = []
+
+    def make(**config: object):
+        config.setdefault("SQLALCHEMY_DATABASE_URI", f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+        app = create_app(app_config(**config))
+        with app.app_context():
+            db.create_all()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        scheduler = app.extensions["scheduler"]
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def runs(app, job_id: str) -> list[JobRun]:
+    with app.app_context():
+        rows = db.session.scalars(select(JobRun).where(JobRun.job_id == job_id)
+                                  .order_by(JobRun.scheduled_at)).all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def test_jobs_may_only_run_registered_tasks(make_app):
+    scheduler = make_app().extensions["scheduler"]
+    for func in ("os:system", "builtins:exec", "webapp.jobs.registry:run_task"):
+        with pytest.raises(ValidationError):
+            scheduler.add_job("evil", func, trigger="interval", seconds=5)
+    with pytest.raises(ValidationError):
+        scheduler.add_job("bad-args", "log_message", trigger="interval", seconds=5, args=["x"])
+    with pytest.raises(ValidationError):
+        scheduler.add_job("bad-kwargs", "purge_run_history", trigger="interval", seconds=5,
+                          kwargs={"days": "many"})
+    job = scheduler.add_job("hello", "log_message", trigger="interval", seconds=5, kwargs={"name": "x"})
+    assert (job.func_ref, job.args, job.kwargs) == ("webapp.jobs.registry:run_task", ("log_message",),
+                                                    {"name": "x"})
+
+
+def fire_times(job, count: int, now: datetime) -> list[datetime]:
+    times, previous = [], None
+    current = now
+    for _ in range(count):
+        fire = job.trigger.get_next_fire_time(previous, current)
+        times.append(fire)
+        previous = current = fire
+    return times
+
+
+def test_date_interval_and_cron_triggers_fire_when_expected(make_app):
+    scheduler = make_app().extensions["scheduler"]
+    now = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # a Friday
+    date_job = scheduler.add_job("once", "log_message", trigger="date", run_date=now + timedelta(hours=2))
+    assert date_job.trigger.get_next_fire_time(None, now) == now + timedelta(hours=2)
+    interval_job = scheduler.add_job("every", "log_message", trigger="interval", minutes=5,
+                                     start_date=now)
+    assert fire_times(interval_job, 3, now) == [now, now + timedelta(minutes=5), now + timedelta(minutes=10)]
+    cron_job = scheduler.add_job("weekday", "log_message", trigger="cron", hour=3, minute=0,
+                                 day_of_week="mon-fri")
+    assert [t.strftime("%a %H:%M") for t in fire_times(cron_job, 3, now)] == [
+        "Mon 03:00", "Tue 03:00", "Wed 03:00"]
+    last_friday = scheduler.add_job("monthly", "log_message", trigger="cron", day="last fri", hour=9)
+    assert fire_times(last_friday, 1, now)[0].date().isoformat() == "2026-11-27"
+
+
+def test_a_run_now_is_recorded_with_status_and_duration(make_app):
+    app = make_app()
+    scheduler = app.extensions["scheduler"]
+    assert start_scheduler(app)
+    job = scheduler.add_job("hello", "log_message", trigger="interval", hours=1)
+    job.modify(next_run_time=datetime.now(UTC))
+    wait_until(lambda: [r.status for r in runs(app, "hello")] == ["succeeded"])
+    run = runs(app, "hello")[0]
+    assert run.started_at is not None and run.duration_ms is not None and run.error is None
+
+
+def test_a_failing_run_is_recorded_with_its_traceback(make_app):
+    """A job slipped into the store behind the console's back (raw APScheduler) names
+    os:system: the entry point refuses it, and the refusal is recorded as a failed run."""
+    app = make_app()
+    start_scheduler(app)
+    app.extensions["scheduler"].scheduler.add_job(
+        "webapp.jobs.registry:run_task", trigger="date", run_date=datetime.now(UTC), id="smuggled",
+        args=["os:system"], kwargs={"command": "true"})
+    wait_until(lambda: [r.status for r in runs(app, "smuggled")] == ["failed"])
+    run = runs(app, "smuggled")[0]
+    assert run.error.startswith("ValidationError") and "is not a registered task" in run.error
+    assert "Traceback (most recent call last)" in run.traceback and "get_task" in run.traceback
+
+
+def test_a_run_past_its_grace_time_is_recorded_as_missed(make_app):
+    app = make_app()
+    scheduler = app.extensions["scheduler"]
+    start_scheduler(app)
+    scheduler.add_job("late", "log_message", trigger="date",
+                      run_date=datetime.now(UTC) - timedelta(minutes=5), misfire_grace_time=1)
+    wait_until(lambda: [r.status for r in runs(app, "late")] == ["missed"])
+
+
+def test_jobs_survive_a_restart_in_the_database(make_app):
+    first = make_app()
+    scheduler = first.extensions["scheduler"]
+    scheduler.start(paused=True)
+    scheduler.add_job("nightly", "purge_run_history", trigger="cron", hour=3, kwargs={"days": 14})
+    scheduler.shutdown()
+    second = make_app()
+    second.extensions["scheduler"].start(paused=True)
+    job = second.extensions["scheduler"].get_job("nightly")
+    assert job is not None and job.kwargs == {"days": 14}
+    assert job.next_run_time is not None and job.next_run_time.hour == 3
+
+
+@pytest.mark.redis
+def test_the_redis_job_store_keeps_jobs_in_redis(make_app, redis_server):
+    first = make_app(SCHEDULER_REDIS_URL=REDIS_URL)
+    scheduler = first.extensions["scheduler"]
+    scheduler.start(paused=True)
+    scheduler.add_job("in-redis", "log_message", trigger="interval", minutes=10, jobstore="redis")
+    scheduler.shutdown()
+    assert redis_server.hexists("apscheduler.jobs", "in-redis")
+    second = make_app(SCHEDULER_REDIS_URL=REDIS_URL)
+    second.extensions["scheduler"].start(paused=True)
+    assert second.extensions["scheduler"].get_job("in-redis", jobstore="redis") is not None
+
+
+def test_a_host_outside_the_allowed_hosts_does_not_run_the_scheduler(make_app):
+    app = make_app(SCHEDULER_ALLOWED_HOSTS=["some-other-host.example"])
+    assert start_scheduler(app) is False
+    assert not app.extensions["scheduler"].running
