@@ -163,3 +163,8 @@ def test_a_host_outside_the_allowed_hosts_does_not_run_the_scheduler(make_app):
     app = make_app(SCHEDULER_ALLOWED_HOSTS=["some-other-host.example"])
     assert start_scheduler(app) is False
     assert not app.extensions["scheduler"].running
+
+
+def test_autostart_is_off_unless_configured(make_app):
+    assert not make_app().extensions["scheduler"].running
+    assert make_app(SCHEDULER_AUTOSTART=True).extensions["scheduler"].running

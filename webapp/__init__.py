@@ -34,6 +34,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_template_helpers(app)
     register_cli(app)
+    if app.config["SCHEDULER_AUTOSTART"]:
+        from webapp.jobs.scheduler import start_scheduler
+
+        start_scheduler(app)
     return app
 
 

@@ -63,6 +63,10 @@ class DefaultConfig:
 
     LOG_LEVEL = "INFO"
 
+    # The process that owns the scheduler: run.py starts it itself; under gunicorn
+    # set WEBAPP_SCHEDULER_AUTOSTART=true for exactly one process.
+    SCHEDULER_AUTOSTART = False
+
     # Live memory monitor (see the README for the message format).
     MONITOR_TICK_SECONDS = 1.0  # one psutil reading per tick; intervals are 1, 2, 5, 10 ticks
     MONITOR_HISTORY = 300  # samples a joining client gets at once (5 minutes at 1 s)
