@@ -168,3 +168,57 @@ def test_a_host_outside_the_allowed_hosts_does_not_run_the_scheduler(make_app):
 def test_autostart_is_off_unless_configured(make_app):
     assert not make_app().extensions["scheduler"].running
     assert make_app(SCHEDULER_AUTOSTART=True).extensions["scheduler"].running
+
+
+@pytest.mark.parametrize("trigger,words", [
+    ({"trigger": "interval", "minutes": 5}, "every 5 minutes"),
+    ({"trigger": "interval", "seconds": 90}, "every 90 seconds"),
+    ({"trigger": "interval", "days": 1}, "every day"),
+    ({"trigger": "cron", "hour": 3, "minute": 0, "day_of_week": "mon-fri"}, "cron 0 3 * * mon-fri"),
+    ({"trigger": "cron", "day": "last fri", "hour": 9}, "cron 0 9 last fri * *"),
+    ({"trigger": "date", "run_date": datetime(2026, 12, 1, 9, 0, tzinfo=UTC)},
+     "once at 2026-12-01 09:00:00 UTC"),
+])
+def test_triggers_in_words(make_app, trigger, words):
+    from webapp.jobs.describe import trigger_in_words
+
+    app = make_app()
+    job = app.extensions["scheduler"].add_job("j", "log_message", **trigger)
+    with app.test_request_context():
+        assert trigger_in_words(job.trigger) == words
+
+
+def test_the_job_list_shows_configured_jobs_with_their_last_run(make_app):
+    from tests.conftest import PASSWORD
+    from webapp.services import users as user_service
+    from webapp.services.users import UserData
+
+    app = make_app(JOBS=[{"id": "nightly-purge", "func": "purge_run_history", "trigger": "cron",
+                          "hour": 3, "minute": 0, "kwargs": {"days": 14}}])
+    with app.app_context():
+        user_service.create_user_as_system(UserData("viv", "viv@example.com", "viewer", True, PASSWORD))
+        db.session.add(JobRun(job_id="nightly-purge", scheduled_at=datetime.now(UTC) - timedelta(days=1),
+                              status="failed", duration_ms=12.0))
+        db.session.commit()
+    client = app.test_client()
+    assert client.get("/jobs/").location.startswith("/auth/login")
+    client.post("/auth/login", data={"login": "viv", "password": PASSWORD,
+                                     "csrf_token": _csrf(app, client)})
+    page = client.get("/jobs/").text
+    assert 'data-job-id="nightly-purge"' in page and "cron 0 3 * * *" in page
+    assert "purge_run_history(days=14)" in page and ">failed</span>" in page and "12 ms" in page
+    assert 'data-testid="scheduler-state">paused<' in page  # this process does not own it
+
+
+def test_the_job_list_warns_when_this_host_may_not_run_jobs(make_app):
+    app = make_app(SCHEDULER_ALLOWED_HOSTS=["elsewhere.example"])
+    with app.test_request_context():
+        from webapp.views.jobs import index
+
+        assert "does not run here" in index.__wrapped__()  # the role check is tested above
+
+
+def _csrf(app, client) -> str:
+    from tests.conftest import CSRFClient
+
+    return CSRFClient.csrf_token(client)

@@ -59,6 +59,18 @@ def listener(app: Flask) -> Any:
 
 
 def _record(event: Any, scheduled_at: datetime) -> None:
+    """Insert or update the run's row. SUBMITTED and a fast job's EXECUTED/ERROR can race
+    to insert it: the loser of the unique key retries as an update."""
+    for _attempt in range(3):
+        try:
+            _apply(event, scheduled_at)
+            db.session.commit()
+            return
+        except IntegrityError:
+            db.session.rollback()
+
+
+def _apply(event: Any, scheduled_at: datetime) -> None:
     status = STATUS[event.code]
     now = utcnow()
     key = (event.job_id, scheduled_at)
@@ -78,10 +90,7 @@ def _record(event: Any, scheduled_at: datetime) -> None:
         if event.exception is not None:
             run.error = f"{type(event.exception).__name__}: {event.exception}"[:2000]
             run.traceback = "".join(traceback.format_exception(event.exception)) or event.traceback
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same run reported twice at once: keep the first row
-        db.session.rollback()
+    db.session.flush()
 
 
 def _utc(value: datetime) -> datetime:

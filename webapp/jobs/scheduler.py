@@ -82,6 +82,18 @@ def configure_scheduler(app: Flask) -> ConsoleScheduler:
     return scheduler
 
 
+def readable_scheduler(app: Flask) -> ConsoleScheduler:
+    """The app's scheduler, able to read and edit the job stores.
+
+    A process that does not own the scheduler starts it paused: it then sees the
+    shared stores and can change jobs, while only the owner runs them.
+    """
+    scheduler: ConsoleScheduler = app.extensions["scheduler"]
+    if not scheduler.running:
+        scheduler.start(paused=True)
+    return scheduler
+
+
 def start_scheduler(app: Flask) -> bool:
     """Start the app's scheduler here; False when this host or process may not run it."""
     scheduler: ConsoleScheduler = app.extensions["scheduler"]

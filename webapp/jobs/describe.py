@@ -1,0 +1,93 @@
+"""Jobs as the screens show them: the trigger in words, the task, the last run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.jobs import registry
+from webapp.models import JobRun
+
+UNITS = (("weeks", 7 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
+
+
+@dataclass
+class JobView:
+    """One row of the job list."""
+
+    id: str
+    name: str
+    task: str
+    task_title: str
+    kwargs: dict[str, Any]
+    trigger: str
+    next_run: datetime | None
+    paused: bool
+    executor: str
+    store: str
+    last_status: str | None
+    last_duration_ms: float | None
+
+
+def trigger_in_words(trigger: Any) -> str:
+    """``every 5 minutes``, ``cron 0 3 * * mon-fri``, ``once at 2026-12-01 09:00 UTC``."""
+    if isinstance(trigger, IntervalTrigger):
+        seconds = int(trigger.interval_length)
+        for unit, size in UNITS:
+            if seconds % size == 0:
+                count = seconds // size
+                return _every(unit, count)
+    if isinstance(trigger, CronTrigger):
+        fields = {f.name: str(f) for f in trigger.fields}
+        line = " ".join(fields[n] for n in ("minute", "hour", "day", "month", "day_of_week"))
+        extra = [f"{n}={fields[n]}" for n in ("second", "year", "week") if fields[n] not in ("*", "0")]
+        return " ".join([f"cron {line}", *extra])
+    if isinstance(trigger, DateTrigger):
+        return _("once at %(when)s", when=trigger.run_date.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    return str(trigger)
+
+
+def _every(unit: str, count: int) -> str:
+    words = {
+        "weeks": ngettext("every week", "every %(num)d weeks", count),
+        "days": ngettext("every day", "every %(num)d days", count),
+        "hours": ngettext("every hour", "every %(num)d hours", count),
+        "minutes": ngettext("every minute", "every %(num)d minutes", count),
+        "seconds": ngettext("every second", "every %(num)d seconds", count),
+    }
+    return words[unit]
+
+
+def job_views(jobs: list[Any]) -> list[JobView]:
+    """Rows for the job list, with each job's last recorded run (one query for all)."""
+    latest = (select(JobRun.job_id, func.max(JobRun.scheduled_at).label("at"))
+              .group_by(JobRun.job_id).subquery())
+    newest = (JobRun.job_id == latest.c.job_id) & (JobRun.scheduled_at == latest.c.at)
+    last_runs = {run.job_id: run for run in db.session.scalars(select(JobRun).join(latest, newest))}
+    views = []
+    for job in jobs:
+        task_name = job.args[0] if job.args else "?"
+        try:
+            title = str(registry.get_task(task_name).title)
+        except Exception:  # a job written behind the console's back
+            title = _("(not a registered task)")
+        last = last_runs.get(job.id)
+        views.append(JobView(
+            id=job.id, name=job.name, task=task_name, task_title=title, kwargs=dict(job.kwargs),
+            trigger=trigger_in_words(job.trigger), next_run=job.next_run_time,
+            paused=job.next_run_time is None, executor=job.executor,
+            store=getattr(job, "_jobstore_alias", "") or "",
+            last_status=last.status if last else None,
+            last_duration_ms=last.duration_ms if last else None,
+        ))
+    return sorted(views, key=lambda v: (v.next_run is None, v.next_run.timestamp() if v.next_run else 0,
+                                        v.id))
