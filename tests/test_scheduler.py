@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tests.conftest import app_config
 from webapp import create_app
 from webapp.extensions import db
-from webapp.jobs.scheduler import start_scheduler
+from webapp.jobs.scheduler import readable_scheduler, start_scheduler
 from webapp.models import JobRun
 from webapp.services.errors import ValidationError
 
@@ -222,3 +222,58 @@ def _csrf(app, client) -> str:
     from tests.conftest import CSRFClient
 
     return CSRFClient.csrf_token(client)
+
+
+def signed_in_client(app, role: str = "admin"):
+    from tests.conftest import PASSWORD, CSRFClient
+    from webapp.services import users as user_service
+    from webapp.services.users import UserData
+
+    with app.app_context():
+        user_service.create_user_as_system(UserData(role, f"{role}@example.com", role, True, PASSWORD))
+    app.test_client_class = CSRFClient
+    client = app.test_client()
+    client.post("/auth/login", data={"login": role, "password": PASSWORD})
+    return client
+
+
+def test_admins_pause_resume_run_and_delete_jobs_and_each_is_audited(make_app):
+    from webapp.models import AuditEntry
+
+    app = make_app(JOBS=[{"id": "hello", "func": "log_message", "trigger": "interval", "hours": 1}])
+    start_scheduler(app)
+    scheduler = app.extensions["scheduler"]
+    client = signed_in_client(app)
+    assert client.post("/jobs/hello/pause").location == "/jobs/"
+    assert scheduler.get_job("hello").next_run_time is None
+    assert ">paused</span>" in client.get("/jobs/").text
+    client.post("/jobs/hello/resume")
+    assert scheduler.get_job("hello").next_run_time is not None
+    client.post("/jobs/hello/run")  # through the scheduler: recorded like any run
+    wait_until(lambda: [r.status for r in runs(app, "hello")] == ["succeeded"])
+    assert "Delete job hello?" in client.get("/jobs/hello/delete").text
+    client.post("/jobs/hello/delete")
+    assert scheduler.get_job("hello") is None
+    with app.app_context():
+        actions = [e.changes["action"] for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.object_type == "jobs").order_by(AuditEntry.id))]
+    assert actions == ["pause", "resume", "run", "delete"]
+
+
+@pytest.mark.parametrize("role", ["editor", "viewer"])
+def test_only_admins_act_on_jobs(make_app, role):
+    app = make_app(JOBS=[{"id": "hello", "func": "log_message", "trigger": "interval", "hours": 1}])
+    client = signed_in_client(app, role)
+    assert client.get("/jobs/").status_code == 200
+    for path in ("/jobs/hello/pause", "/jobs/hello/run", "/jobs/hello/delete"):
+        assert client.post(path).status_code == 403
+    assert readable_scheduler(app).get_job("hello").next_run_time is not None
+
+
+def test_job_actions_need_the_csrf_token_and_an_existing_job(make_app):
+    app = make_app(JOBS=[{"id": "hello", "func": "log_message", "trigger": "interval", "hours": 1}])
+    client = signed_in_client(app)
+    assert client.post("/jobs/hello/pause", csrf=False).status_code == 400
+    assert readable_scheduler(app).get_job("hello").next_run_time is not None
+    assert client.post("/jobs/nope/pause").status_code == 404
+    assert client.post("/jobs/hello/explode").status_code == 404

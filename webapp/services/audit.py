@@ -23,7 +23,7 @@ def record(actor: User | None, action: str, obj: Any, changes: dict[str, Any] | 
     record_change(actor, action, obj.__tablename__, obj.id, str(obj), changes or {})
 
 
-def record_change(actor: User | None, action: str, object_type: str, object_id: int, label: str,
+def record_change(actor: User | None, action: str, object_type: str, object_id: int | str, label: str,
                   changes: dict[str, Any]) -> None:
     """Like :func:`record`, for a row changed by a bulk statement (no ORM object at hand)."""
     db.session.add(AuditEntry(
