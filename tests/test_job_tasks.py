@@ -56,15 +56,12 @@ def test_parameters_get_their_defaults_and_types():
     assert registry.validate_kwargs(registry.get_task("log_message"), {}) == {"name": "world"}
 
 
-def test_run_task_runs_inside_an_app_context(app, caplog):
-    registry.bind_app(app)
-    try:
+def test_run_task_runs_the_task_in_the_app_context(app, caplog):
+    with app.app_context():
         with caplog.at_level(logging.INFO, logger="webapp.jobs.tasks"):
             assert registry.run_task("log_message", name="scheduler") == "Hello, scheduler"
         assert "Hello, scheduler" in caplog.text
-        sample_id = registry.run_task("record_memory_sample")  # needs the database: an app context
-    finally:
-        registry.bind_app(None)
+        sample_id = registry.run_task("record_memory_sample")  # needs the database
     with app.app_context():
         sample = db.session.get(MemorySample, sample_id)
         assert sample.ram_total > 0 and 0 < sample.ram_used <= sample.ram_total

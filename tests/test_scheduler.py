@@ -277,3 +277,46 @@ def test_job_actions_need_the_csrf_token_and_an_existing_job(make_app):
     assert readable_scheduler(app).get_job("hello").next_run_time is not None
     assert client.post("/jobs/nope/pause").status_code == 404
     assert client.post("/jobs/hello/explode").status_code == 404
+
+
+def test_a_job_cannot_be_changed_to_run_something_else(make_app):
+    scheduler = make_app().extensions["scheduler"]
+    scheduler.start(paused=True)
+    scheduler.add_job("hello", "log_message", trigger="interval", hours=1)
+    for changes in ({"func": "os:system"}, {"args": ["touch /tmp/x"]}, {"kwargs": {"command": "x"}}):
+        with pytest.raises(ValidationError):
+            scheduler.modify_job("hello", **changes)
+    scheduler.modify_job("hello", func="purge_run_history", kwargs={"days": 3})
+    job = scheduler.get_job("hello")
+    assert (job.func_ref, job.args, job.kwargs) == ("webapp.jobs.registry:run_task", ("purge_run_history",),
+                                                    {"days": 3})
+
+
+@pytest.mark.parametrize("job_id", ["a/b", "..", "", "x" * 192, "<script>"])
+def test_job_ids_are_plain_names(make_app, job_id):
+    with pytest.raises(ValidationError):
+        make_app().extensions["scheduler"].add_job(job_id, "log_message", trigger="interval", hours=1)
+
+
+def test_configured_jobs_do_not_conflict_with_their_stored_copies(make_app):
+    jobs = [{"id": "nightly", "func": "log_message", "trigger": "cron", "hour": 3}]
+    first = make_app(JOBS=jobs)
+    assert start_scheduler(first)
+    second = make_app(JOBS=jobs)  # another process of the same deployment, or a restart
+    assert readable_scheduler(second).get_job("nightly") is not None
+
+
+def test_each_app_runs_its_jobs_in_its_own_context(make_app, tmp_path):
+    from webapp.models import MemorySample
+
+    first = make_app()
+    other = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'other.sqlite'}")
+    start_scheduler(first)
+    first.extensions["scheduler"].add_job("sample", "record_memory_sample", trigger="date",
+                                          run_date=datetime.now(UTC))
+    wait_until(lambda: [r.status for r in runs(first, "sample")] == ["succeeded"])
+    counts = []
+    for app in (first, other):
+        with app.app_context():
+            counts.append(db.session.scalar(select(db.func.count(MemorySample.id))))
+    assert counts == [1, 0]

@@ -151,25 +151,21 @@ def run_task(task_name: str, /, **kwargs: Any) -> Any:
     """
     registered = get_task(task_name)
     clean = validate_kwargs(registered, kwargs)
-    if has_app_context():
+    if has_app_context():  # the thread pool runs jobs in their app's context
         return registered.func(**clean)
-    app = _app_for_this_process()
-    with app.app_context():
+    with _app_for_this_process().app_context():  # a process-pool worker
         return registered.func(**clean)
-
-
-def bind_app(app: Flask | None) -> None:
-    """Let jobs in this process (scheduler threads) run in ``app``'s context (None forgets it)."""
-    global _process_app
-    _process_app = app
 
 
 def _app_for_this_process() -> Flask:
+    """The app of a process-pool worker, built from the environment and instance config
+    (config passed to ``create_app`` in the server does not reach it). It never starts
+    a scheduler of its own."""
     global _process_app
     if _process_app is None:
         from webapp import create_app
 
-        _process_app = create_app()
+        _process_app = create_app({"SCHEDULER_AUTOSTART": False})
     return _process_app
 
 
