@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import AuditEntry, Role, User
 from webapp.services.access import require_role
-from webapp.services.paging import ListQuery, Page, contains, paginate
+from webapp.services.paging import ListQuery, Page, contains, default_sort, paginate
 
 #: Stored instead of a secret's value.
 SECRET_CHANGED = "(changed)"
@@ -86,8 +86,7 @@ def list_entries(query: ListQuery, actor: User) -> Page[AuditEntry]:
         "object_type": AuditEntry.object_type,
         "object": AuditEntry.object_repr,
     }
-    if not query.sort:
-        query = ListQuery(**{**query.__dict__, "sort": "created_at", "desc": True})
+    query = default_sort(query, sortable, "created_at", desc=True)  # newest first
     return paginate(stmt, query, sortable, "created_at", AuditEntry.id)
 
 

@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
 from webapp.services import choices
 from webapp.services.filters import BlogFilters
-from webapp.services.paging import ListQuery, Page, contains
+from webapp.services.paging import ListQuery, Page, contains, default_sort, order_by
 
 #: Columns a list row needs: no body, fetched as plain rows rather than entities.
 LIST_COLUMNS = (Blog.id, Blog.title, Blog.slug, Blog.status, Blog.publish_at, Blog.created_at,
@@ -111,10 +111,7 @@ def _statements(query: ListQuery, conditions: list[ColumnElement[bool]]) -> tupl
 
 def _order(query: ListQuery) -> tuple[Any, Any]:
     """ORDER BY for the list: the chosen column (newest first by default), then the id."""
-    column = SORTABLE.get(query.sort)
-    desc = query.desc if column is not None else True
-    column = Blog.created_at if column is None else column
-    return (column.desc(), Blog.id.desc()) if desc else (column.asc(), Blog.id.asc())
+    return order_by(default_sort(query, SORTABLE, "created_at", desc=True), SORTABLE, "created_at", Blog.id)
 
 
 def _row(row: Any) -> BlogRow:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from flask import current_app
@@ -97,6 +97,11 @@ class Page(Generic[T]):
                 out.append(None)
             out.append(number)
         return out
+
+
+def default_sort(query: ListQuery, sortable: Mapping[str, Any], column: str, desc: bool) -> ListQuery:
+    """``query`` itself, or sorted by ``column`` when it asks for no known sort."""
+    return query if query.sort in sortable else replace(query, sort=column, desc=desc)
 
 
 def order_by(query: ListQuery, sortable: Mapping[str, Any], default_sort: str,
