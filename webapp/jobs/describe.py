@@ -68,9 +68,10 @@ def _every(unit: str, count: int) -> str:
 
 
 def job_views(jobs: list[Any]) -> list[JobView]:
-    """Rows for the job list, with each job's last recorded run (one query for all)."""
+    """Rows for ``jobs`` in their order, with each job's last recorded run (one query for all)."""
+    ids = [job.id for job in jobs]
     latest = (select(JobRun.job_id, func.max(JobRun.scheduled_at).label("at"))
-              .group_by(JobRun.job_id).subquery())
+              .where(JobRun.job_id.in_(ids)).group_by(JobRun.job_id).subquery())
     newest = (JobRun.job_id == latest.c.job_id) & (JobRun.scheduled_at == latest.c.at)
     last_runs = {run.job_id: run for run in db.session.scalars(select(JobRun).join(latest, newest))}
     views = []
@@ -83,11 +84,10 @@ def job_views(jobs: list[Any]) -> list[JobView]:
         last = last_runs.get(job.id)
         views.append(JobView(
             id=job.id, name=job.name, task=task_name, task_title=title, kwargs=dict(job.kwargs),
-            trigger=trigger_in_words(job.trigger), next_run=job.next_run_time,
-            paused=job.next_run_time is None, executor=job.executor,
+            trigger=trigger_in_words(job.trigger), next_run=getattr(job, "next_run_time", None),
+            paused=getattr(job, "next_run_time", None) is None, executor=job.executor,
             store=getattr(job, "_jobstore_alias", "") or "",
             last_status=last.status if last else None,
             last_duration_ms=last.duration_ms if last else None,
         ))
-    return sorted(views, key=lambda v: (v.next_run is None, v.next_run.timestamp() if v.next_run else 0,
-                                        v.id))
+    return views

@@ -146,4 +146,6 @@ def start_scheduler(app: Flask) -> bool:
     """Start the app's scheduler here; False when this host or process may not run it."""
     scheduler: ConsoleScheduler = app.extensions["scheduler"]
     scheduler.start()
+    # The screens offer pausing the whole scheduler only in the process that runs it.
+    app.extensions["scheduler_owner"] = scheduler.running
     return scheduler.running

@@ -1,39 +1,71 @@
-"""Scheduled jobs: the job list and the scheduler panel (every role reads)."""
+"""Scheduled jobs: the list, its live updates, job actions and the scheduler panel.
+
+Every role reads; admins act. Adding, editing and the job detail page live in
+``job_forms.py`` on the same blueprint.
+"""
 
 from __future__ import annotations
 
-from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from typing import Any
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm
-from webapp.jobs.describe import job_views
-from webapp.jobs.scheduler import readable_scheduler
+from webapp.jobs.describe import JobView, job_views
+from webapp.localtime import short
 from webapp.models import Role
 from webapp.services import jobs as job_service
-from webapp.views.helpers import role_required
+from webapp.services.errors import DomainError
+from webapp.services.paging import ListQuery
+from webapp.views.helpers import role_required, safe_back_url
+from webapp.views.template_helpers import relative_time
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
+
+STATUS_IDS_MAX = 200
+
+
+def can_act() -> bool:
+    """Whether the signed-in user may change jobs."""
+    return current_user.is_authenticated and current_user.has_role(Role.ADMIN)
 
 
 @bp.get("/")
 @role_required(Role.VIEWER)
 def index() -> str:
-    """Every job with its task, trigger in words, next run and last run; the scheduler's state."""
-    scheduler = readable_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
-    owner = current_app.extensions["scheduler"]
-    state = {STATE_RUNNING: "running", STATE_PAUSED: "paused"}.get(owner.state, "stopped")
-    panel = {
-        "state": state,
-        "host": owner.host_name,
-        "allowed_hosts": list(owner.allowed_hosts),
-        "host_allowed": owner.host_name in owner.allowed_hosts or "*" in owner.allowed_hosts,
+    """Jobs with their task, trigger in words, next and last run; the scheduler's state."""
+    query = ListQuery.from_args(request.args, ("state",))
+    state = query.filters.get("state", "")
+    page = job_service.list_jobs(query.page, query.per_page, query.sort or "next_run", query.desc,
+                                 query.search, state)
+    return render_template("jobs/index.html", jobs=job_views(page.items), page=page, query=query,
+                           state=state, panel=job_service.scheduler_state(), can_act=can_act(),
+                           form=ConfirmForm())
+
+
+@bp.get("/status")
+@role_required(Role.VIEWER)
+def status() -> Response:
+    """Next run, state and last run of the jobs named by ``id`` (the list polls this)."""
+    ids = request.args.getlist("id")[:STATUS_IDS_MAX]
+    views = job_views(job_service.jobs_by_id(ids))
+    panel = job_service.scheduler_state()
+    return jsonify(scheduler=panel.state, jobs={view.id: _live(view) for view in views},
+                   missing=sorted(set(ids) - {view.id for view in views}))
+
+
+def _live(view: JobView) -> dict[str, Any]:
+    return {
+        "next_run": view.next_run.isoformat() if view.next_run else None,
+        "next_run_text": relative_time(view.next_run) if view.next_run else "—",
+        "next_run_short": short(view.next_run),
+        "paused": view.paused,
+        "last_status": view.last_status,
+        "last_duration_ms": view.last_duration_ms,
     }
-    can_act = current_user.is_authenticated and current_user.has_role(Role.ADMIN)
-    return render_template("jobs/index.html", jobs=job_views(scheduler.get_jobs()), panel=panel,
-                           can_act=can_act, form=ConfirmForm())
 
 
 @bp.post("/<job_id>/<any(pause, resume, run):action>")
@@ -44,13 +76,30 @@ def act(job_id: str, action: str) -> Response:
         job_service.apply(job_id, action, current_user)
         flash({"pause": _("Job %(id)s paused."), "resume": _("Job %(id)s resumed."),
                "run": _("Job %(id)s will run now.")}[action] % {"id": job_id}, "success")
+    else:
+        flash(_("The form expired; try again."), "warning")
+    return redirect(safe_back_url(request.form.get("next"), "/jobs/") or url_for("jobs.index"))
+
+
+@bp.post("/scheduler/<any(pause, resume):action>")
+@role_required(Role.ADMIN)
+def scheduler_action(action: str) -> Response:
+    """Pause or resume the whole scheduler (jobs keep their schedule; nothing runs while paused)."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            job_service.set_scheduler_running(action == "resume", current_user)
+        except DomainError as err:
+            flash(err.message, "warning")
+        else:
+            flash(_("Scheduler paused: no job runs until it is resumed.") if action == "pause"
+                  else _("Scheduler resumed."), "success")
     return redirect(url_for("jobs.index"))
 
 
 @bp.route("/<job_id>/delete", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def delete(job_id: str) -> str | Response:
-    """Confirm (GET), then delete the job (POST)."""
+    """Confirm (GET), then delete the job (POST). Its run history stays."""
     job = job_service.get_job(job_id)
     form = ConfirmForm()
     if form.validate_on_submit():
@@ -58,3 +107,6 @@ def delete(job_id: str) -> str | Response:
         flash(_("Job %(id)s deleted.", id=job_id), "success")
         return redirect(url_for("jobs.index"))
     return render_template("jobs/confirm_delete.html", job=job_views([job])[0], form=form)
+
+
+from webapp.views import job_forms  # noqa: E402,F401  (routes on this blueprint)
