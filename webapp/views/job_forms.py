@@ -112,17 +112,21 @@ def edit(job_id: str) -> str | Response:
 @bp.post("/preview")
 @role_required(Role.ADMIN)
 def preview() -> tuple[Response, int] | Response:
-    """The next fire times of the trigger in the posted form (the form's live preview)."""
+    """The next fire times of the trigger in the posted form (the form's live preview).
+
+    A trigger with mistakes is a normal answer here (200 with ``errors``): the page
+    shows them while the admin types.
+    """
     form = _form()
     if not form.validate():
         if "csrf_token" in form.errors:
             return jsonify(message=_("The form expired; reload the page."), errors={}), 400
-        return jsonify(message=_("Check the highlighted fields."), errors=form.errors), 422
+        return jsonify(message=_("Check the highlighted fields."), errors=form.errors, times=[])
     try:
         times = job_service.preview(form.data_for_service(), PREVIEW_COUNT)
     except ValidationError as err:
-        return jsonify(message=err.message, errors=err.fields), 422
-    return jsonify(times=[_when(t) for t in times])
+        return jsonify(message=err.message, errors=err.fields, times=[])
+    return jsonify(times=[_when(t) for t in times], errors={})
 
 
 @bp.get("/<job_id>")

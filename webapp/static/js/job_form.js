@@ -40,7 +40,7 @@
       return response.json().then(function (body) { return { ok: response.ok, body: body }; });
     }).then(function (result) {
       list.replaceChildren();
-      if (!result.ok) {
+      if (!result.ok || Object.keys(result.body.errors || {}).length) {
         var messages = [];
         Object.keys(result.body.errors || {}).forEach(function (name) {
           messages = messages.concat(result.body.errors[name]);

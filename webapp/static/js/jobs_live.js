@@ -92,7 +92,8 @@
           if (!cell) { return; }
           var value = data.stats[key];
           cell.textContent = value === null ? "—" :
-            key === "success_rate" ? value + "%" : key === "mean_duration_ms" ? value + " ms" : String(value);
+            key === "success_rate" ? value.toFixed(1) + "%" :
+            key === "mean_duration_ms" ? value.toFixed(1) + " ms" : String(value);
         });
         var open = {};
         body.querySelectorAll("tr[data-run-id] details[open]").forEach(function (details) {
