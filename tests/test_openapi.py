@@ -16,6 +16,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from schemathesis.specs.openapi.definitions import OPENAPI_30
 
 from tests.api_support import ApiClient, error_of, issue_token, make_blog, make_tag
+from webapp.jobs.scheduler import readable_scheduler
 
 STATIC = Path(__file__).parent.parent / "webapp" / "static"
 OPERATIONS = {
@@ -28,8 +29,15 @@ OPERATIONS = {
     ("/api/v1/tags", "get"), ("/api/v1/tags", "post"),
     ("/api/v1/tags/{tag_id}", "get"), ("/api/v1/tags/{tag_id}", "patch"),
     ("/api/v1/tags/{tag_id}", "delete"), ("/api/v1/tags/{tag_id}/merge", "post"),
+    ("/api/v1/jobs", "get"), ("/api/v1/jobs", "post"),
+    ("/api/v1/jobs/{job_id}", "get"), ("/api/v1/jobs/{job_id}", "patch"),
+    ("/api/v1/jobs/{job_id}", "delete"), ("/api/v1/jobs/{job_id}/{action}", "post"),
+    ("/api/v1/jobs/{job_id}/runs", "get"), ("/api/v1/tasks", "get"),
     ("/api/v1/system/memory", "get"),
 }
+
+#: Write operations that take no body: the job actions (pause, resume, run).
+BODILESS = {("/api/v1/jobs/{job_id}/{action}", "post")}
 
 
 @pytest.fixture
@@ -67,14 +75,17 @@ def test_document_lists_every_operation_with_schemas(spec):
     assert listed == OPERATIONS
     for path, method in OPERATIONS:
         operation = spec["paths"][path][method]
-        assert operation["summary"] and operation["tags"][0] in {"users", "blogs", "tags", "system"}
+        assert operation["summary"] and operation["tags"][0] in {"users", "blogs", "tags", "jobs", "tasks",
+                                                                        "system"}
         responses = operation["responses"]
         success = [code for code in responses if code.startswith("2")]
         assert len(success) == 1, (path, method)
         if success[0] != "204":
             body = responses[success[0]]["content"]["application/json"]["schema"]
             assert resolve(spec, body)["properties"], (path, method)
-        if method in {"post", "patch"}:
+        if (path, method) in BODILESS:
+            assert "requestBody" not in operation, (path, method)
+        elif method in {"post", "patch"}:
             request_body = operation["requestBody"]["content"]["application/json"]["schema"]
             assert resolve(spec, request_body)["properties"], (path, method)
         for code in ("401", "default"):
@@ -167,6 +178,10 @@ def seeded_api(app, admin, make_user) -> ApiClient:
         make_blog(app, f"Post {number}", author=editor if number % 2 else None,
                   tags=["python", "news"][: number % 3], body=f"Body *{number}*",
                   status="published" if number % 2 else "draft")
+    scheduler = readable_scheduler(app)
+    for number, trigger in ((1, {"trigger": "interval", "hours": 1}), (2, {"trigger": "cron", "hour": 3}),
+                            (3, {"trigger": "date", "run_date": "2099-01-01T00:00:00+00:00"})):
+        scheduler.add_job(str(number), "log_message", kwargs={"name": f"job {number}"}, **trigger)
     return ApiClient(app, issue_token(app, admin), admin)
 
 

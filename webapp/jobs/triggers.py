@@ -27,6 +27,7 @@ INTERVAL_FIELDS = ("weeks", "days", "hours", "minutes", "seconds")
 CRONTAB_ORDER = ("minute", "hour", "day", "month", "day_of_week")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_INTERVAL = {"weeks": 520, "days": 3650, "hours": 87600, "minutes": 5_256_000, "seconds": 315_360_000}
+MIN_YEAR, MAX_YEAR = 1970, 9000
 _NUMBER_RANGE = re.compile(r"^(\d)(?:-(\d))?$")
 
 
@@ -95,6 +96,9 @@ def _moment(value: Any, tz: ZoneInfo, field: str) -> datetime | None:
             raise ValidationError({field: [_("Enter a date and time such as 2026-12-01 09:30.")]}) from None
     if not isinstance(value, datetime):
         raise ValidationError({field: [_("Enter a date and time such as 2026-12-01 09:30.")]})
+    if not MIN_YEAR <= value.year <= MAX_YEAR:  # far dates overflow once an interval is added
+        message = _("Use a year from %(low)d to %(high)d.", low=MIN_YEAR, high=MAX_YEAR)
+        raise ValidationError({field: [message]})
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
@@ -209,7 +213,10 @@ def next_fire_times(trigger: Any, count: int = 5, now: datetime | None = None) -
         while current is not None and len(times) < count:
             times.append(current)
             previous = current
-            current = trigger.get_next_fire_time(previous, previous + timedelta(microseconds=1))
+            try:
+                current = trigger.get_next_fire_time(previous, previous + timedelta(microseconds=1))
+            except (OverflowError, ValueError):  # past the last date Python can hold
+                break
         return times
     finally:
         if jitter is not None:

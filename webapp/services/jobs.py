@@ -177,7 +177,8 @@ def update_job(job_id: str, data: Mapping[str, Any], actor: User) -> Any:
         job = sched.modify_job(job_id, store, func=task, **options)
         job = sched.scheduler.reschedule_job(job_id, store, trigger=trigger)
         if paused:
-            job = job.pause()
+            sched.pause_job(job_id, store)
+        job = get_job(job_id)
     after = _audit_view(job)
     audit.record_change(actor, "update", "jobs", job_id, job.name, audit.diff(before, after))
     db.session.commit()
@@ -285,6 +286,8 @@ def apply(job_id: str, action: str, actor: User) -> Any:
         job.remove()
     else:
         raise NotFound(_("No such action."))
+    if action != "delete":
+        job = get_job(job_id)  # the stored job, as the action left it
     after = None if action == "delete" else (job.next_run_time.isoformat() if job.next_run_time else None)
     audit.record_change(actor, "delete" if action == "delete" else "update", "jobs", job_id, job_id,
                         {"action": action, "next_run_time": [before, after]})

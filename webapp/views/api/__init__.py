@@ -1,5 +1,6 @@
 """JSON API v1: one flask-smorest blueprint ``api_v1`` at ``/api/v1`` with a nested
-blueprint per resource (``users``, ``blogs``, ``tags``), over the same services as the pages.
+blueprint per resource (``users``, ``blogs``, ``tags``, ``jobs``, ``tasks``, ``system``),
+over the same services as the pages.
 
 Endpoints are named ``api_v1.<resource>.<View>``. Authentication, CSRF for
 session callers and the JSON error handlers are set once on ``api_v1`` and apply
@@ -14,13 +15,13 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Api, Blueprint
 
 from webapp.extensions import csrf
-from webapp.views.api import blogs, docs, system, tags, users
+from webapp.views.api import blogs, docs, jobs, system, tags, users
 from webapp.views.api.auth import authenticate_request
 from webapp.views.api.errors import register_error_handlers
 from webapp.views.api.schemas import ErrorSchema
 
 api_v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1", description=_l("Admin console API, version 1."))
-RESOURCES = (users.bp, blogs.bp, tags.bp, system.bp)
+RESOURCES = (users.bp, blogs.bp, tags.bp, jobs.bp, jobs.tasks_bp, system.bp)
 for _resource in RESOURCES:
     api_v1.register_blueprint(_resource)
 api_v1.before_request(authenticate_request)
@@ -67,7 +68,8 @@ def register_api(app: Flask) -> ConsoleApi:
         "title": "Admin console API",
         "version": "v1",
         "openapi_version": "3.0.3",
-        "info": {"description": "Users, blogs and tags. The same rules, roles and audit log as the "
+        "info": {"description": "Users, blogs, tags and scheduled jobs. The same rules, roles and "
+                               "audit log as the "
                                "console's pages. Lists take `page`, `per_page`, `sort` (`-` for "
                                "descending) and `q`, and send `Link` and `X-Total-Count` headers."},
         "security": [{"bearerAuth": []}, {"cookieAuth": []}],
