@@ -284,3 +284,34 @@ def test_a_process_that_does_not_own_the_scheduler_cannot_pause_it(admin_app):
     assert 'data-testid="scheduler-toggle"' not in client.get("/jobs/").text
     page = client.post("/jobs/scheduler/pause", follow_redirects=True).text
     assert "does not run in this process" in page
+
+
+def test_run_history_retention_is_a_daily_job_set_from_the_config(make_app):  # noqa: F811
+    from webapp.jobs.retention import RETENTION_JOB_ID
+
+    app = make_app(JOB_HISTORY_DAYS=14)
+    start_scheduler(app)
+    retention = job(app, RETENTION_JOB_ID)
+    assert (retention.args, retention.kwargs, str(retention.trigger.fields[5])) == (
+        ("purge_run_history",), {"days": 14}, "3")
+    readable_scheduler(app).pause_job(RETENTION_JOB_ID)  # an admin's choice survives a restart
+    app.extensions["scheduler"].shutdown()
+    again = make_app(JOB_HISTORY_DAYS=60)
+    start_scheduler(again)
+    kept = job(again, RETENTION_JOB_ID)
+    assert kept.kwargs == {"days": 60} and kept.next_run_time is None
+    with again.app_context():
+        old, recent = datetime.now(UTC) - timedelta(days=61), datetime.now(UTC) - timedelta(days=1)
+        db.session.add_all([JobRun(job_id="x", scheduled_at=old, created_at=old, status="succeeded"),
+                            JobRun(job_id="x", scheduled_at=recent, created_at=recent, status="succeeded")])
+        db.session.commit()
+    readable_scheduler(again).resume_job(RETENTION_JOB_ID)
+    readable_scheduler(again).modify_job(RETENTION_JOB_ID, next_run_time=datetime.now(UTC))
+    wait_until(lambda: [r.status for r in runs(again, RETENTION_JOB_ID)] == ["succeeded"])
+    assert [r.scheduled_at for r in runs(again, "x")] == [recent]
+
+
+def test_no_retention_job_when_history_is_kept_forever(make_app):  # noqa: F811
+    app = make_app(JOB_HISTORY_DAYS=0)
+    start_scheduler(app)
+    assert readable_scheduler(app).get_jobs() == []

@@ -66,6 +66,8 @@ class DefaultConfig:
     # The process that owns the scheduler: run.py starts it itself; under gunicorn
     # set WEBAPP_SCHEDULER_AUTOSTART=true for exactly one process.
     SCHEDULER_AUTOSTART = False
+    # Run history is kept this many days by a daily "purge-run-history" job (0 keeps it all).
+    JOB_HISTORY_DAYS = 30
 
     # Live memory monitor (see the README for the message format).
     MONITOR_TICK_SECONDS = 1.0  # one psutil reading per tick; intervals are 1, 2, 5, 10 ticks

@@ -148,4 +148,8 @@ def start_scheduler(app: Flask) -> bool:
     scheduler.start()
     # The screens offer pausing the whole scheduler only in the process that runs it.
     app.extensions["scheduler_owner"] = scheduler.running
+    if scheduler.running:
+        from webapp.jobs.retention import ensure_retention_job
+
+        ensure_retention_job(app, scheduler)
     return scheduler.running
