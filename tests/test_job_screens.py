@@ -315,3 +315,15 @@ def test_no_retention_job_when_history_is_kept_forever(make_app):  # noqa: F811
     app = make_app(JOB_HISTORY_DAYS=0)
     start_scheduler(app)
     assert readable_scheduler(app).get_jobs() == []
+
+
+def test_upcoming_runs_count_on_from_the_jobs_own_next_run(admin_app):
+    from webapp.services import jobs as job_service
+
+    app, client = admin_app
+    client.post("/jobs/new", data=form(trigger="interval", minutes="5"))
+    moved = datetime.now(UTC) + timedelta(seconds=97)  # as after "run now": off the start's grid
+    readable_scheduler(app).modify_job("nightly", next_run_time=moved)
+    with app.test_request_context():
+        times = job_service.upcoming(job(app, "nightly"), 3)
+    assert times == [moved, moved + timedelta(minutes=5), moved + timedelta(minutes=10)]

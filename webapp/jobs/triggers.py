@@ -200,8 +200,13 @@ def _raise(errors: dict[str, list[str]]) -> None:
         raise ValidationError(errors)
 
 
-def next_fire_times(trigger: Any, count: int = 5, now: datetime | None = None) -> list[datetime]:
-    """The next ``count`` fire times from ``now`` (without jitter), in the trigger's zone."""
+def next_fire_times(trigger: Any, count: int = 5, now: datetime | None = None,
+                    first: datetime | None = None) -> list[datetime]:
+    """The next ``count`` fire times from ``now`` (without jitter), in the trigger's zone.
+
+    ``first``: the job's own next run time, when it has one (an interval job that was
+    run now counts on from that run, not from its start date).
+    """
     now = now or datetime.now(UTC)
     jitter = getattr(trigger, "jitter", None)
     if jitter is not None:
@@ -209,7 +214,11 @@ def next_fire_times(trigger: Any, count: int = 5, now: datetime | None = None) -
     try:
         times: list[datetime] = []
         previous = None
-        current = trigger.get_next_fire_time(None, now)
+        zone_of_trigger = getattr(trigger, "timezone", None)
+        if first is not None:
+            current = first.astimezone(zone_of_trigger) if zone_of_trigger else first
+        else:
+            current = trigger.get_next_fire_time(None, now)
         while current is not None and len(times) < count:
             times.append(current)
             previous = current

@@ -126,7 +126,7 @@ def preview(data: Mapping[str, Any], count: int = 5) -> list[datetime]:
 
 def upcoming(job: Any, count: int = 5) -> list[datetime]:
     """The job's next ``count`` fire times by its trigger (also while it is paused)."""
-    return triggers.next_fire_times(job.trigger, count)
+    return triggers.next_fire_times(job.trigger, count, first=job.next_run_time)
 
 
 def create_job(data: Mapping[str, Any], actor: User) -> Any:
