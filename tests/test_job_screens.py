@@ -327,3 +327,13 @@ def test_upcoming_runs_count_on_from_the_jobs_own_next_run(admin_app):
     with app.test_request_context():
         times = job_service.upcoming(job(app, "nightly"), 3)
     assert times == [moved, moved + timedelta(minutes=5), moved + timedelta(minutes=10)]
+
+
+def test_names_and_parameters_cannot_inject_markup_into_the_list(admin_app):
+    app, client = admin_app
+    client.post("/jobs/new", data=form(crontab="0 3 * * *", name='<script>alert("n")</script>',
+                                       **{"kw-log_message-name": '"><img src=x onerror=alert(1)>'}))
+    page = client.get("/jobs/").text
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&quot;n&quot;)&lt;/script&gt;" in page
+    assert "name=&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page

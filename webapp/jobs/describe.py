@@ -10,10 +10,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel.speaklater import LazyString
 from sqlalchemy import func, select
 
 from webapp.extensions import db
+from webapp.i18n import request_translations
 from webapp.jobs import registry
 from webapp.models import JobRun
 
@@ -57,14 +58,26 @@ def trigger_in_words(trigger: Any) -> str:
 
 
 def _every(unit: str, count: int) -> str:
-    words = {
-        "weeks": ngettext("every week", "every %(num)d weeks", count),
-        "days": ngettext("every day", "every %(num)d days", count),
-        "hours": ngettext("every hour", "every %(num)d hours", count),
-        "minutes": ngettext("every minute", "every %(num)d minutes", count),
-        "seconds": ngettext("every second", "every %(num)d seconds", count),
-    }
-    return words[unit]
+    """``every 5 minutes``, through this request's catalogue (a list page asks for many)."""
+    t = request_translations()
+    if unit == "weeks":
+        text = t.ungettext("every week", "every %(num)d weeks", count)
+    elif unit == "days":
+        text = t.ungettext("every day", "every %(num)d days", count)
+    elif unit == "hours":
+        text = t.ungettext("every hour", "every %(num)d hours", count)
+    elif unit == "minutes":
+        text = t.ungettext("every minute", "every %(num)d minutes", count)
+    else:
+        text = t.ungettext("every second", "every %(num)d seconds", count)
+    return str(text % {"num": count})
+
+
+def _label(text: Any) -> str:
+    """A lazily translated label, through this request's catalogue (cheaper than ``str()``)."""
+    if isinstance(text, LazyString) and len(text._args) == 1 and not text._kwargs:
+        return str(request_translations().ugettext(text._args[0]))
+    return str(text)
 
 
 def job_views(jobs: list[Any]) -> list[JobView]:
@@ -75,12 +88,10 @@ def job_views(jobs: list[Any]) -> list[JobView]:
     newest = (JobRun.job_id == latest.c.job_id) & (JobRun.scheduled_at == latest.c.at)
     last_runs = {run.job_id: run for run in db.session.scalars(select(JobRun).join(latest, newest))}
     views = []
+    titles = {task.name: _label(task.title) for task in registry.all_tasks()}
     for job in jobs:
         task_name = job.args[0] if job.args else "?"
-        try:
-            title = str(registry.get_task(task_name).title)
-        except Exception:  # a job written behind the console's back
-            title = _("(not a registered task)")
+        title = titles.get(task_name) or _("(not a registered task)")  # one written behind our back
         last = last_runs.get(job.id)
         views.append(JobView(
             id=job.id, name=job.name, task=task_name, task_title=title, kwargs=dict(job.kwargs),

@@ -1,28 +1,28 @@
 """One page of jobs across every job store, unpickling only the jobs on that page.
 
 APScheduler's ``get_jobs()`` rebuilds every job of every store (a pickle load per
-job): with a thousand jobs that is most of a request. Here the sort keys (id and
-next run time) are read cheaply from each store, merged, cut to the page, and only
-that page's jobs are rebuilt.
+job): with a thousand jobs that is most of a request. Here each store gives only
+the sort keys (id and next run time) of its first ``page * per_page`` jobs in list
+order, filtered and sorted by SQL for SQLAlchemy stores, plus its count. The keys
+are merged, cut to the page, and only that page's jobs are rebuilt.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import STATE_STOPPED
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.services.paging import Page
 
 
-@dataclass(frozen=True)
-class JobKey:
+class JobKey(NamedTuple):
     """What sorting and filtering need of a job, without rebuilding it."""
 
     id: str
@@ -30,35 +30,69 @@ class JobKey:
     store: str
 
 
-def job_keys(scheduler: Any) -> list[JobKey]:
-    """The id and next run time of every job in every store of ``scheduler``."""
-    engine = getattr(scheduler, "scheduler", scheduler)
-    if engine.state == STATE_STOPPED:  # never started here (a host outside the allowed hosts)
-        return [JobKey(job.id, _timestamp(getattr(job, "next_run_time", None)), alias or "default")
-                for job, alias, _replace in engine._pending_jobs]
-    keys: list[JobKey] = []
-    for alias, store in _stores(scheduler):
-        keys.extend(_keys_of(alias, store))
-    return keys
+@dataclass(frozen=True)
+class JobFilter:
+    """How the list is cut and ordered: ``sort`` is ``next_run`` (paused last) or ``id``."""
+
+    sort: str = "next_run"
+    desc: bool = False
+    search: str = ""  # part of the id, any case
+    state: str = ""  # "", "scheduled" or "paused"
+
+    def keeps(self, key: JobKey) -> bool:
+        if self.search and self.search.lower() not in key.id.lower():
+            return False
+        if self.state:
+            return (key.next_run is None) == (self.state == "paused")
+        return True
+
+    def order(self, keys: Iterable[JobKey]) -> list[JobKey]:
+        if self.sort == "id":
+            return sorted(keys, key=lambda k: k.id, reverse=self.desc)
+        keys = list(keys)
+        running = sorted((k for k in keys if k.next_run is not None), key=lambda k: (k.next_run, k.id),
+                         reverse=self.desc)
+        paused = sorted((k for k in keys if k.next_run is None), key=lambda k: k.id, reverse=self.desc)
+        return [*running, *paused]
 
 
-def page_of_jobs(scheduler: Any, keys: list[JobKey], page: int, per_page: int) -> Page[Any]:
-    """The jobs on ``page`` of ``keys`` (already filtered and sorted), rebuilt."""
-    total = len(keys)
+def page_of_jobs(scheduler: Any, wanted: JobFilter, page: int, per_page: int) -> Page[Any]:
+    """The jobs on ``page`` (past the end: the last page), rebuilt, and the total."""
+    page = max(page, 1)
+    keys, total = _first_keys(scheduler, wanted, page * per_page)
     pages = max((total + per_page - 1) // per_page, 1)
-    page = min(max(page, 1), pages)
-    wanted = keys[(page - 1) * per_page: page * per_page]
-    return Page(items=load_jobs(scheduler, wanted), total=total, page=page, per_page=per_page)
+    if page > pages:
+        page = pages
+        keys, total = _first_keys(scheduler, wanted, page * per_page)
+    on_page = keys[(page - 1) * per_page: page * per_page]
+    return Page(items=load_jobs(scheduler, on_page), total=total, page=page, per_page=per_page)
+
+
+def keys_for_ids(scheduler: Any, ids: Iterable[str]) -> list[JobKey]:
+    """The keys of the jobs with these ids (any store)."""
+    ids = list(dict.fromkeys(ids))
+    engine = _engine(scheduler)
+    if engine.state == STATE_STOPPED:
+        return [k for k in _pending_keys(engine) if k.id in set(ids)]
+    found: list[JobKey] = []
+    for alias, store in _stores(engine):
+        if isinstance(store, SQLAlchemyJobStore):
+            table = store.jobs_t
+            rows = _rows(store, select(table.c.id, table.c.next_run_time).where(table.c.id.in_(ids)))
+            found.extend(JobKey(job_id, when, alias) for job_id, when in rows)
+        else:
+            found.extend(k for k in _all_keys(alias, store) if k.id in set(ids))
+    return found
 
 
 def load_jobs(scheduler: Any, keys: Iterable[JobKey]) -> list[Any]:
     """The jobs named by ``keys``, in that order (a job removed meanwhile is left out)."""
     keys = list(keys)
-    engine = getattr(scheduler, "scheduler", scheduler)
+    engine = _engine(scheduler)
     if engine.state == STATE_STOPPED:
         pending = {job.id: job for job, _alias, _replace in engine._pending_jobs}
         return [pending[k.id] for k in keys if k.id in pending]
-    stores = dict(_stores(scheduler))
+    stores = dict(_stores(engine))
     found: dict[tuple[str, str], Any] = {}
     for alias in {k.store for k in keys}:
         store = stores.get(alias)
@@ -68,38 +102,73 @@ def load_jobs(scheduler: Any, keys: Iterable[JobKey]) -> list[Any]:
     return [found[(k.store, k.id)] for k in keys if (k.store, k.id) in found]
 
 
-def sort_keys(keys: list[JobKey], by: str = "next_run", desc: bool = False) -> list[JobKey]:
-    """By next run (paused last) or by id."""
-    if by == "id":
-        return sorted(keys, key=lambda k: k.id, reverse=desc)
-    running = sorted((k for k in keys if k.next_run is not None), key=lambda k: (k.next_run, k.id),
-                     reverse=desc)
-    paused = sorted((k for k in keys if k.next_run is None), key=lambda k: k.id)
-    return [*running, *paused]
+def _engine(scheduler: Any) -> Any:
+    return getattr(scheduler, "scheduler", scheduler)  # Flask-APScheduler wraps APScheduler
 
 
-def _stores(scheduler: Any) -> list[tuple[str, Any]]:
-    engine = getattr(scheduler, "scheduler", scheduler)  # Flask-APScheduler wraps APScheduler
+def _stores(engine: Any) -> list[tuple[str, Any]]:
     with engine._jobstores_lock:
         return list(engine._jobstores.items())
 
 
-def _keys_of(alias: str, store: Any) -> list[JobKey]:
-    if isinstance(store, SQLAlchemyJobStore):
-        rows = store.engine.connect()
-        try:
-            result = rows.execute(select(store.jobs_t.c.id, store.jobs_t.c.next_run_time)).all()
-        finally:
-            rows.close()
-        return [JobKey(job_id, when, alias) for job_id, when in result]
+def _first_keys(scheduler: Any, wanted: JobFilter, limit: int) -> tuple[list[JobKey], int]:
+    """The first ``limit`` keys in list order over every store, and how many match in all."""
+    engine = _engine(scheduler)
+    if engine.state == STATE_STOPPED:  # never started here (a host outside the allowed hosts)
+        keys = [k for k in _pending_keys(engine) if wanted.keeps(k)]
+        return wanted.order(keys)[:limit], len(keys)
+    keys, total = [], 0
+    for alias, store in _stores(engine):
+        if isinstance(store, SQLAlchemyJobStore):
+            top, count = _sql_first_keys(alias, store, wanted, limit)
+        else:
+            matching = [k for k in _all_keys(alias, store) if wanted.keeps(k)]
+            top, count = wanted.order(matching)[:limit], len(matching)
+        keys.extend(top)
+        total += count
+    return wanted.order(keys)[:limit], total
+
+
+def _sql_first_keys(alias: str, store: SQLAlchemyJobStore, wanted: JobFilter,
+                    limit: int) -> tuple[list[JobKey], int]:
+    table = store.jobs_t
+    conditions = []
+    if wanted.search:
+        escaped = wanted.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(func.lower(table.c.id).like(f"%{escaped}%", escape="\\"))
+    if wanted.state:
+        column = table.c.next_run_time
+        conditions.append(column.is_(None) if wanted.state == "paused" else column.isnot(None))
+    if wanted.sort == "id":
+        order = [table.c.id.desc() if wanted.desc else table.c.id]
+    else:
+        when, job_id = table.c.next_run_time, table.c.id
+        order = [when.is_(None), when.desc() if wanted.desc else when,
+                 job_id.desc() if wanted.desc else job_id]
+    keys = _rows(store, select(table.c.id, table.c.next_run_time).where(*conditions).order_by(*order)
+                 .limit(limit))
+    count = _rows(store, select(func.count()).select_from(table).where(*conditions))[0][0]
+    return [JobKey(job_id, when, alias) for job_id, when in keys], count
+
+
+def _rows(store: SQLAlchemyJobStore, statement: Any) -> list[Any]:
+    with store.engine.connect() as connection:
+        return list(connection.execute(statement).all())
+
+
+def _all_keys(alias: str, store: Any) -> list[JobKey]:
     if isinstance(store, MemoryJobStore):
         return [JobKey(job.id, timestamp, alias) for job, timestamp in list(store._jobs)]
     if type(store).__name__ == "RedisJobStore":
         ids = [i.decode() for i in store.redis.hkeys(store.jobs_key)]
         scores = {k.decode(): s for k, s in store.redis.zrange(store.run_times_key, 0, -1, withscores=True)}
         return [JobKey(i, scores.get(i), alias) for i in ids]
-    return [JobKey(job.id, job.next_run_time.timestamp() if job.next_run_time else None, alias)
-            for job in store.get_all_jobs()]
+    return [JobKey(job.id, _timestamp(job.next_run_time), alias) for job in store.get_all_jobs()]
+
+
+def _pending_keys(engine: Any) -> list[JobKey]:
+    return [JobKey(job.id, _timestamp(getattr(job, "next_run_time", None)), alias or "default")
+            for job, alias, _replace in engine._pending_jobs]
 
 
 def _load(store: Any, ids: list[str]) -> list[Any]:
@@ -107,9 +176,8 @@ def _load(store: Any, ids: list[str]) -> list[Any]:
         return []
     if isinstance(store, SQLAlchemyJobStore):
         table = store.jobs_t
-        with store.engine.connect() as connection:
-            rows = connection.execute(select(table.c.job_state).where(table.c.id.in_(ids))).all()
-        return [store._reconstitute_job(state) for (state,) in rows]
+        rows = _rows(store, select(table.c.job_state).where(table.c.id.in_(ids)))
+        return [_rebuilt(store, state) for (state,) in rows]
     if isinstance(store, MemoryJobStore):
         return [store._jobs_index[i][0] for i in ids if i in store._jobs_index]
     if type(store).__name__ == "RedisJobStore":
@@ -118,10 +186,24 @@ def _load(store: Any, ids: list[str]) -> list[Any]:
     return [job for job in (store.lookup_job(i) for i in ids) if job is not None]
 
 
+_REBUILT_MAX = 4096
+
+
+def _rebuilt(store: Any, state: bytes) -> Any:
+    """The job stored as ``state``, rebuilt once per store and state.
+
+    Keyed by the stored state itself, so a changed job is a new key: list pages show
+    the same jobs over and over, and unpickling was their largest cost. The objects
+    are only read (the screens change jobs through the scheduler).
+    """
+    cache: dict[bytes, Any] = store.__dict__.setdefault("_webapp_rebuilt", {})
+    job = cache.get(state)
+    if job is None:
+        if len(cache) >= _REBUILT_MAX:
+            cache.clear()
+        job = cache[state] = store._reconstitute_job(state)
+    return job
+
+
 def _timestamp(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
-
-
-def timestamp_to_datetime(value: float | None) -> datetime | None:
-    """A key's next run as an aware UTC datetime."""
-    return datetime.fromtimestamp(value, UTC) if value is not None else None

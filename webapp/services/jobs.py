@@ -50,21 +50,15 @@ def get_job(job_id: str) -> Any:
 def list_jobs(page: int = 1, per_page: int = 20, sort: str = "next_run", desc: bool = False,
               search: str = "", state: str = "") -> Page[Any]:
     """One page of jobs from every store; only that page's jobs are loaded."""
-    keys = listing.job_keys(scheduler())
-    if search:
-        needle = search.lower()
-        keys = [k for k in keys if needle in k.id.lower()]
-    if state in ("paused", "scheduled"):
-        keys = [k for k in keys if (k.next_run is None) == (state == "paused")]
-    keys = listing.sort_keys(keys, "id" if sort == "id" else "next_run", desc)
-    return listing.page_of_jobs(scheduler(), keys, page, per_page)
+    wanted = listing.JobFilter(sort="id" if sort == "id" else "next_run", desc=desc, search=search,
+                               state=state if state in ("paused", "scheduled") else "")
+    return listing.page_of_jobs(scheduler(), wanted, page, per_page)
 
 
 def jobs_by_id(ids: list[str]) -> list[Any]:
     """The jobs with these ids that still exist (for the list's live updates)."""
-    wanted = set(ids)
-    keys = [k for k in listing.job_keys(scheduler()) if k.id in wanted]
-    return listing.load_jobs(scheduler(), keys)
+    sched = scheduler()
+    return listing.load_jobs(sched, listing.keys_for_ids(sched, ids))
 
 
 # -- the scheduler ---------------------------------------------------------------

@@ -15,13 +15,13 @@ from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm
 from webapp.jobs.describe import JobView, job_views
-from webapp.localtime import short
+from webapp.localtime import relative, short
 from webapp.models import Role
 from webapp.services import jobs as job_service
 from webapp.services.errors import DomainError
 from webapp.services.paging import ListQuery
 from webapp.views.helpers import role_required, safe_back_url
-from webapp.views.template_helpers import relative_time
+from webapp.views.job_rows import job_rows
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -41,9 +41,11 @@ def index() -> str:
     state = query.filters.get("state", "")
     page = job_service.list_jobs(query.page, query.per_page, query.sort or "next_run", query.desc,
                                  query.search, state)
-    return render_template("jobs/index.html", jobs=job_views(page.items), page=page, query=query,
-                           state=state, panel=job_service.scheduler_state(), can_act=can_act(),
-                           form=ConfirmForm())
+    form = ConfirmForm()
+    rows = job_rows(job_views(page.items), can_act(), url_for("jobs.index"), str(form.hidden_tag()),
+                    request.full_path.rstrip("?"))
+    return render_template("jobs/index.html", rows=rows, page=page, query=query, state=state,
+                           panel=job_service.scheduler_state(), can_act=can_act(), form=form)
 
 
 @bp.get("/status")
@@ -60,7 +62,7 @@ def status() -> Response:
 def _live(view: JobView) -> dict[str, Any]:
     return {
         "next_run": view.next_run.isoformat() if view.next_run else None,
-        "next_run_text": relative_time(view.next_run) if view.next_run else "—",
+        "next_run_text": relative(view.next_run) if view.next_run else "—",
         "next_run_short": short(view.next_run),
         "paused": view.paused,
         "last_status": view.last_status,
