@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench-blogs bench-monitor install install-dev browser services messages clean
+.PHONY: run test lint bench-blogs bench-monitor bench-scheduler install install-dev browser services messages clean
 
 run: install
 	$(BIN)/flask --app webapp db upgrade
@@ -26,6 +26,9 @@ bench-blogs: install-dev
 
 bench-monitor: install-dev
 	$(BIN)/python bench/monitor_sockets.py
+
+bench-scheduler: install-dev
+	$(BIN)/python bench/scheduler.py
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

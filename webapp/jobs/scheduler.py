@@ -13,12 +13,12 @@ from typing import Any
 
 from apscheduler.executors.pool import ProcessPoolExecutor, ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from flask_apscheduler import APScheduler
 
 from webapp.jobs import history, registry
+from webapp.jobs.store import PassBatchingJobStore
 from webapp.services.errors import ValidationError
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,191}$")
@@ -49,7 +49,7 @@ class TimedThreadPoolExecutor(history.TimedSubmission, ThreadPoolExecutor):
 
     def __init__(self, app: Flask, max_workers: int) -> None:
         super().__init__(max_workers)
-        self._pool = _AppContextPool(self._pool, app)
+        self._pool = history.StartTimingPool(_AppContextPool(self._pool, app))
 
 
 class TimedProcessPoolExecutor(history.TimedSubmission, ProcessPoolExecutor):
@@ -98,7 +98,7 @@ def default_config(app: Flask) -> dict[str, Any]:
     """Scheduler settings unless the app's config gives its own (Flask-APScheduler's keys)."""
     # The app's own database, through a pool of the job store's own: sharing the app's
     # engine would share a single connection between threads on in-memory SQLite.
-    stores: dict[str, Any] = {"default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"]),
+    stores: dict[str, Any] = {"default": PassBatchingJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"]),
                               "memory": MemoryJobStore()}
     if app.config.get("SCHEDULER_REDIS_URL"):
         from apscheduler.jobstores.redis import RedisJobStore
