@@ -320,3 +320,206 @@ def test_each_app_runs_its_jobs_in_its_own_context(make_app, tmp_path):
         with app.app_context():
             counts.append(db.session.scalar(select(db.func.count(MemorySample.id))))
     assert counts == [1, 0]
+
+
+# -- the persistent store writes a pass at once; the history is written in batches ---
+
+def _store(app):
+    scheduler = app.extensions["scheduler"]
+    if not scheduler.running:
+        scheduler.start(paused=True)
+    return scheduler.scheduler._lookup_jobstore("default")
+
+
+def _stored_next_runs(app) -> dict[str, float | None]:
+    """next_run_time per job id, read straight from the table (not through the store)."""
+    import sqlite3
+
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        return dict(connection.execute("SELECT id, next_run_time FROM apscheduler_jobs"))
+
+
+def test_a_pass_writes_its_jobs_in_one_transaction_after_submitting_them(make_app):
+    from sqlalchemy import event
+
+    app = make_app()
+    store = _store(app)
+    scheduler = app.extensions["scheduler"]
+    start = datetime.now(UTC) + timedelta(hours=1)
+    for i in range(5):
+        scheduler.add_job(f"j{i}", "log_message", trigger="date", run_date=start + timedelta(seconds=i))
+    scheduler.add_job("later", "log_message", trigger="date", run_date=start + timedelta(days=1))
+    before = _stored_next_runs(app)
+    commits = []
+    event.listen(store.engine, "commit", lambda _connection: commits.append(1))
+    due = [job for job in store.get_due_jobs(start + timedelta(minutes=1))  # a pass, driven by hand
+           if job.id.startswith("j")]
+    ids = [f"j{i}" for i in range(5)]
+    assert sorted(job.id for job in due) == ids
+    commits.clear()  # reading the due jobs commits its read transaction
+    for job in due[:4]:
+        job._modify(next_run_time=start + timedelta(hours=2))
+        store.update_job(job)
+    store.remove_job("j4")  # a finished job
+    assert _stored_next_runs(app) == before and commits == []  # nothing written during the pass
+    others = [datetime.fromtimestamp(t, UTC) for i, t in before.items() if t and i not in ids]
+    assert store.get_next_run_time() == min([start + timedelta(hours=2), *others])  # counts the pass
+    commits.clear()
+    store.write_now()
+    assert len(commits) == 1  # the whole pass in one transaction
+    after = _stored_next_runs(app)
+    assert "j4" not in after and after["later"] == before["later"]
+    assert {after[f"j{i}"] for i in range(4)} == {(start + timedelta(hours=2)).timestamp()}
+
+
+def test_a_pass_is_written_by_itself_shortly_after_it_ends(make_app):
+    app = make_app()
+    store = _store(app)
+    app.extensions["scheduler"].add_job("hello", "log_message", trigger="interval", hours=1)
+    job = store.get_due_jobs(datetime.now(UTC) + timedelta(hours=2))[0]
+    job._modify(next_run_time=datetime(2030, 1, 1, tzinfo=UTC))
+    store.update_job(job)
+    store.get_next_run_time()
+    wait_until(lambda: _stored_next_runs(app)["hello"] == datetime(2030, 1, 1, tzinfo=UTC).timestamp(),
+               timeout=2)
+
+
+def test_a_change_made_after_a_pass_is_not_overwritten_by_the_pass(make_app):
+    app = make_app()
+    store = _store(app)
+    scheduler = app.extensions["scheduler"]
+    scheduler.add_job("hello", "log_message", trigger="interval", hours=1)
+    job = store.get_due_jobs(datetime.now(UTC) + timedelta(hours=2))[0]
+    job._modify(next_run_time=datetime(2030, 1, 1, tzinfo=UTC))
+    store.update_job(job)
+    store.get_next_run_time()  # the pass's write is waiting
+    scheduler.pause_job("hello")  # an admin pauses it right then
+    store.write_now()
+    assert _stored_next_runs(app)["hello"] is None
+    assert scheduler.get_job("hello").next_run_time is None
+
+
+def test_a_job_deleted_elsewhere_during_a_pass_stays_deleted(make_app):
+    import sqlite3
+
+    app = make_app()
+    store = _store(app)
+    app.extensions["scheduler"].add_job("hello", "log_message", trigger="interval", hours=1)
+    job = store.get_due_jobs(datetime.now(UTC) + timedelta(hours=2))[0]
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as other_process:
+        other_process.execute("DELETE FROM apscheduler_jobs WHERE id = 'hello'")
+    job._modify(next_run_time=datetime(2030, 1, 1, tzinfo=UTC))
+    store.update_job(job)
+    store.get_next_run_time()
+    store.write_now()
+    assert "hello" not in _stored_next_runs(app)
+
+
+def test_running_jobs_keep_their_next_run_time_in_the_database_across_a_restart(make_app):
+    first = make_app()
+    scheduler = first.extensions["scheduler"]
+    assert start_scheduler(first)
+    scheduler.add_job("tick", "log_message", trigger="interval", seconds=1)
+    wait_until(lambda: len([r for r in runs(first, "tick") if r.status == "succeeded"]) >= 2)
+    scheduler.shutdown(wait=True)
+    last_run = max(r.scheduled_at for r in runs(first, "tick"))
+    stored = datetime.fromtimestamp(_stored_next_runs(first)["tick"], UTC)
+    assert stored == last_run + timedelta(seconds=1)  # advanced past every run that happened
+    second = make_app()
+    second.extensions["scheduler"].start(paused=True)
+    assert second.extensions["scheduler"].get_job("tick").next_run_time == stored
+
+
+def test_the_app_database_uses_wal_once_the_store_is_started(make_app):
+    import sqlite3
+
+    app = make_app()
+    _store(app)
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_every_run_is_recorded_and_written_by_the_time_the_scheduler_is_shut_down(make_app):
+    app = make_app()
+    scheduler = app.extensions["scheduler"]
+    start_scheduler(app)
+    when = datetime.now(UTC) + timedelta(seconds=0.5)
+    for i in range(30):
+        scheduler.add_job(f"burst-{i}", "log_message", trigger="date", run_date=when)
+    wait_until(lambda: not [j for j in scheduler.get_jobs() if j.id.startswith("burst-")])  # ran, removed
+    scheduler.shutdown(wait=True)
+    with app.app_context():
+        rows = db.session.scalars(select(JobRun).where(JobRun.job_id.startswith("burst-"))).all()
+        assert len(rows) == 30 and {r.status for r in rows} == {"succeeded"}
+        assert all(r.started_at >= r.scheduled_at and r.duration_ms is not None for r in rows)
+    assert not [i for i in _stored_next_runs(app) if i.startswith("burst-")]  # gone from the store too
+
+
+def _event(code, scheduled, at, started=None, exception=None):
+    from webapp.jobs.history import RunEvent
+
+    return RunEvent(code, "j", scheduled, at, started, exception, None)
+
+
+def test_history_batches_insert_or_update_by_job_and_scheduled_time(make_app):
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED
+
+    app = make_app()
+    writer = app.extensions["job_history"]
+    t0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    ms = timedelta(milliseconds=1)
+    # One batch: a fast run's EXECUTED before its SUBMITTED; the finished status stays.
+    writer.write([_event(EVENT_JOB_EXECUTED, t0, t0 + 9 * ms, started=t0 + 2 * ms),
+                  _event(EVENT_JOB_SUBMITTED, t0, t0 + 10 * ms, started=t0 + ms)])
+    # Two batches: SUBMITTED (queued at +1 ms), then the run (began at +5 ms) fails.
+    t1 = t0 + timedelta(seconds=1)
+    writer.write([_event(EVENT_JOB_SUBMITTED, t1, t1 + ms, started=t1 + ms)])
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as err:
+        failure = err
+    writer.write([_event(EVENT_JOB_ERROR, t1, t1 + 25 * ms, started=t1 + 5 * ms, exception=failure)])
+    # A late SUBMITTED in a batch of its own does not undo a finished run either.
+    writer.write([_event(EVENT_JOB_SUBMITTED, t0, t0 + 30 * ms)])
+    first, second = runs(app, "j")
+    assert (first.status, first.started_at, first.duration_ms) == ("succeeded", t0 + 2 * ms, 7.0)
+    assert (second.status, second.started_at, second.duration_ms) == ("failed", t1 + 5 * ms, 20.0)
+    assert second.error == "RuntimeError: boom" and "raise RuntimeError" in second.traceback
+
+
+def test_the_history_thread_writes_queued_events_and_flush_waits_for_them(make_app):
+    from apscheduler.events import EVENT_JOB_MISSED
+
+    app = make_app()
+    writer = app.extensions["job_history"]
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(3):
+        writer.put(_event(EVENT_JOB_MISSED, t0 + timedelta(minutes=i), t0))
+    assert writer.flush(timeout=5)
+    assert [(r.status, r.started_at) for r in runs(app, "j")] == [("missed", None)] * 3
+
+
+def test_a_run_starts_when_its_worker_takes_it_up_not_when_it_is_queued():
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webapp.jobs import history
+
+    class Job:
+        id = "queued-job"
+
+    pool = history.StartTimingPool(ThreadPoolExecutor(1))
+    release = threading.Event()
+    pool.submit(lambda *_: release.wait(5), Job(), "default", [])  # the only worker is busy
+    scheduled = datetime(2026, 1, 1, tzinfo=UTC)
+    queued_at = datetime.now(UTC)
+    done = pool.submit(lambda *_: datetime.now(UTC), Job(), "default", [scheduled], "logger")
+    time.sleep(0.2)
+    release.set()
+    entered = done.result(5)
+    started = history._started_at.pop(("queued-job", scheduled))
+    assert started - queued_at >= timedelta(seconds=0.2) and started <= entered
+    pool.shutdown()

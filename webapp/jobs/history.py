@@ -13,6 +13,7 @@ process dies abruptly are lost (a clean shutdown, or interpreter exit, writes th
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import queue
 import threading
@@ -92,6 +93,15 @@ class StartTimingPool:
             return fn(*call)
 
         return self._pool.submit(timed, job, jobstore_alias, run_times, *args)
+
+    def start_workers(self) -> None:
+        """Start every worker thread now: one created in a busy second costs a thread switch
+        (the new thread must take the GIL) for each of the first runs."""
+        barrier = threading.Barrier(self._max_workers + 1)
+        for _ in range(self._max_workers):
+            self._pool.submit(barrier.wait, 5)
+        with contextlib.suppress(threading.BrokenBarrierError):  # slow: the rest start with the runs
+            barrier.wait(5)
 
     def shutdown(self, wait: bool = True) -> None:
         """Shut the wrapped pool down."""

@@ -51,6 +51,11 @@ class TimedThreadPoolExecutor(history.TimedSubmission, ThreadPoolExecutor):
         super().__init__(max_workers)
         self._pool = history.StartTimingPool(_AppContextPool(self._pool, app))
 
+    def start(self, scheduler: Any, alias: str) -> None:
+        """Start, with every worker thread running already (none is created while jobs wait)."""
+        super().start(scheduler, alias)
+        self._pool.start_workers()
+
 
 class TimedProcessPoolExecutor(history.TimedSubmission, ProcessPoolExecutor):
     """The process pool, noting when each run starts (for the run history)."""
