@@ -22,6 +22,12 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
+#: One browser signs in and then browses: the sign-in and the load send the same
+#: User-Agent. (Flask-Login's session protection compares it with the one seen at
+#: sign-in; a mismatch marks the session non-fresh and rewrites the cookie, which
+#: a browser would store once but wrk's fixed Cookie header would replay forever.)
+USER_AGENT = "webapp-bench/1"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -94,6 +100,7 @@ def login_cookie(url: str, username: str, password: str) -> str:
     """Sign in through the real form and return the Cookie header value."""
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(url + "/auth/login").read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     data = urllib.parse.urlencode({"csrf_token": token, "login": username, "password": password}).encode()
@@ -103,7 +110,8 @@ def login_cookie(url: str, username: str, password: str) -> str:
 
 def wrk(url: str, cookie: str | None, seconds: int, connections: int = 8) -> float:
     """Requests per second that wrk measured (non-2xx answers make the run fail)."""
-    command = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = [ensure_wrk(), "-H", f"User-Agent: {USER_AGENT}", "-t1", f"-c{connections}", f"-d{seconds}s",
+               "--latency", url]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
