@@ -115,15 +115,38 @@ def _order(query: ListQuery) -> tuple[Any, Any]:
 
 
 def _row(row: Any) -> BlogRow:
-    values = row._asdict()
-    packed = values.pop("tag_list")
+    # Positional: LIST_COLUMNS are in BlogRow's field order, the packed tags last.
+    *values, packed = row
+    return BlogRow(*values, tags=_tags(packed) if packed else [])
+
+
+#: Parsed tags by their packed text. The text holds every field, so an entry can
+#: never be stale (a renamed or recoloured tag packs differently); bounded by
+#: clearing, as the working set is the few dozen tags in use.
+_TAG_REFS: dict[str, TagRef] = {}
+_TAG_REFS_MAX = 4096
+
+
+def _tags(packed: str) -> list[TagRef]:
+    """The tags of one row, ordered by name regardless of case."""
+    refs = _TAG_REFS
     tags = []
-    if packed:
-        for item in packed.split(_ITEM):
+    for item in packed.split(_ITEM):
+        tag = refs.get(item)
+        if tag is None:
             tag_id, name, colour, slug = item.split(_FIELD)
-            tags.append(TagRef(int(tag_id), name, colour, slug))
-        tags.sort(key=lambda t: t.name.lower())
-    return BlogRow(**values, tags=tags)
+            tag = TagRef(int(tag_id), name, colour, slug)
+            if len(refs) >= _TAG_REFS_MAX:
+                refs.clear()
+            refs[item] = tag
+        tags.append(tag)
+    if len(tags) > 1:
+        tags.sort(key=_tag_order)
+    return tags
+
+
+def _tag_order(tag: TagRef) -> str:
+    return tag.name.lower()
 
 
 def ordered_rows(query: ListQuery, filters: BlogFilters) -> Any:
