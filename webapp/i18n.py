@@ -24,13 +24,31 @@ def request_translations() -> Any:
 
 
 def template_gettext(message: str, **variables: Any) -> Markup:
-    """``_()`` in templates: Jinja's "newstyle" gettext semantics, at a quarter of the cost.
+    """``_()`` in templates: Jinja's "newstyle" gettext semantics, at a fraction of the cost.
 
     As with Jinja's own: the translation is trusted markup, the variables are escaped
     into it, and the message is always a format string (a literal % is written %%).
-    Templates are all HTML (autoescaped), so the result is always Markup.
+    Templates are all HTML (autoescaped), so the result is always Markup. Messages
+    without variables (most of a page's labels) are looked up once per catalogue.
     """
-    return Markup(request_translations().ugettext(message)) % variables
+    translations = request_translations()
+    if variables:
+        return Markup(translations.ugettext(message)) % variables
+    labels = _labels(translations)
+    label = labels.get(message)
+    if label is None:
+        label = labels[message] = Markup(translations.ugettext(message)) % {}
+    return label
+
+
+def _labels(translations: Any) -> dict[str, Markup]:
+    """The formatted labels of one catalogue, kept on the catalogue object itself
+    (Flask-Babel keeps one per language and domain, so they go when it is reloaded)."""
+    labels = getattr(translations, "_webapp_labels", None)
+    if labels is None:
+        labels = {}
+        translations._webapp_labels = labels
+    return labels
 
 
 def template_ngettext(singular: str, plural: str, num: int, **variables: Any) -> Markup:

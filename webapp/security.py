@@ -1,13 +1,23 @@
-"""Security headers sent with every response."""
+"""Security headers sent with every response, and the CSRF token the templates show."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app
+import time
+
+from flask import Flask, Response, current_app, g, session
+from flask_wtf.csrf import generate_csrf
+
+#: How long a signed CSRF token is shown again before it is signed anew. Signing
+#: (a key derivation and an HMAC) costs as much as a small page; a token stays
+#: valid for WTF_CSRF_TIME_LIMIT (hours), so reusing it for a minute changes nothing.
+CSRF_REUSE_SECONDS = 60.0
 
 
 def register_security(app: Flask) -> None:
-    """Add the headers after every request."""
+    """Add the headers after every request; templates get the reusing ``csrf_token()``."""
     app.after_request(security_headers)
+    app.extensions["webapp.signed_csrf"] = {}
+    app.add_template_global(csrf_token)
 
 
 def security_headers(response: Response) -> Response:
@@ -23,3 +33,33 @@ def security_headers(response: Response) -> Response:
         # logout serve them.
         headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def csrf_token() -> str:
+    """Flask-WTF's ``generate_csrf()``, signing a session's token at most once a minute.
+
+    The signed token is kept per raw token (the secret in the session), so a
+    session only ever sees tokens made from its own secret; a new session, or a
+    new secret after sign-in, is signed anew.
+    """
+    app = current_app
+    field = app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    raw = session.get(field)
+    if field in g or not isinstance(raw, str):
+        return generate_csrf()  # already signed for this request, or no secret yet
+    signed: dict[str, tuple[float, str]] = app.extensions["webapp.signed_csrf"]
+    now = time.monotonic()
+    entry = signed.get(raw)
+    if entry is None or now - entry[0] >= _reuse_seconds(app):
+        token = generate_csrf()
+        if len(signed) >= 10_000:  # sessions come and go: forget them all now and then
+            signed.clear()
+        signed[raw] = (now, token)
+        return token
+    setattr(g, field, entry[1])  # later calls in this request (forms) show the same token
+    return entry[1]
+
+
+def _reuse_seconds(app: Flask) -> float:
+    limit = app.config.get("WTF_CSRF_TIME_LIMIT", 3600)
+    return CSRF_REUSE_SECONDS if limit is None else min(CSRF_REUSE_SECONDS, limit / 100)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, request, url_for
+from flask import Flask, current_app, request, url_for
 from flask_babel import format_datetime, format_timedelta, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -17,6 +17,7 @@ from webapp import localtime
 from webapp.i18n import install_template_gettext
 from webapp.models.types import utcnow
 from webapp.services.choices import Choices
+from webapp.services.paging import Page
 
 
 def register(app: Flask) -> None:
@@ -28,9 +29,12 @@ def register(app: Flask) -> None:
     app.add_template_global(list_url)
     app.add_template_global(sort_link)
     app.add_template_global(sort_links)
+    app.add_template_global(page_urls)
     app.add_template_global(get_locale)
     app.add_template_filter(label)
     app.add_template_global(options)
+    app.add_template_global(cached_fragment)
+    app.extensions["webapp.fragments"] = {}
 
 
 def display_datetime(value: datetime | None, fmt: str = "medium") -> str:
@@ -61,14 +65,54 @@ def options(choices: Choices, selected: Any = ()) -> Markup:
     """``<option>`` elements for pre-escaped (value, label) pairs (see services.choices).
 
     List pages render a few hundred options per request; a Jinja loop that escapes
-    each attribute costs several times more than this.
+    each attribute costs several times more than this. With nothing selected the
+    markup is kept with the choices list, which is never changed once built
+    (services.choices replaces the list when the menu changes).
     """
+    if selected is None or selected == () or selected == "":
+        cached = _UNSELECTED.get(id(choices))
+        if cached is not None and cached[0] is choices:
+            return cached[1]
+        html = _options(choices, set())
+        if len(_UNSELECTED) >= 64:
+            _UNSELECTED.clear()
+        _UNSELECTED[id(choices)] = (choices, html)  # holds the list: its id cannot be reused
+        return html
     many = isinstance(selected, set | list | tuple)
-    chosen = {escape(str(v)) for v in selected} if many else {escape(str(selected))}
-    return Markup("".join(
+    return _options(choices, {escape(str(v)) for v in selected} if many else {escape(str(selected))})
+
+
+_UNSELECTED: dict[int, tuple[Choices, Markup]] = {}
+
+
+def _options(choices: Choices, chosen: set[str]) -> Markup:
+    return Markup("".join([
         f'<option value="{value}"{" selected" if value in chosen else ""}>{label}</option>'
         for value, label in choices
-    ))
+    ]))
+
+
+def cached_fragment(name: str, *vary: Hashable, caller: Callable[[], str]) -> Markup:
+    """The markup of a ``{% call cached_fragment(name, *vary) %}`` block, rendered once.
+
+    For layout that depends on nothing but the language and the arguments in
+    ``vary`` (say, the navigation links per area and role): the block must not
+    show anything else of the request, the user or the session (no CSRF token,
+    no user name). Kept per app, language and script root; off while templates
+    reload, so an edited template shows at once.
+    """
+    app = current_app
+    if app.jinja_env.auto_reload:
+        return Markup(caller())
+    fragments: dict[tuple[Hashable, ...], Markup] = app.extensions["webapp.fragments"]
+    key = (name, str(get_locale()), request.script_root, *vary)
+    html = fragments.get(key)
+    if html is None:
+        html = Markup(caller())
+        if len(fragments) >= 1024:  # a bounded set of combinations; this is a safety net
+            fragments.clear()
+        fragments[key] = html
+    return html
 
 
 def list_url(_endpoint: str | None = None, **changes: Any) -> str:
@@ -92,6 +136,18 @@ def list_url(_endpoint: str | None = None, **changes: Any) -> str:
     # page makes a dozen of these).
     query = urlencode([(k, v) for k, values in args.items() for v in values])
     return f"{request.script_root}{request.path}?{query}" if query else f"{request.script_root}{request.path}"
+
+
+def page_urls(page: Page[Any]) -> dict[int, str]:
+    """``list_url(page=n)`` for each page the pager links to, reading the request once."""
+    args = request.args.to_dict(flat=False)
+    keys = list(args)
+    at = keys.index("page") if "page" in args else len(keys)  # the page keeps its place
+    before = urlencode([(k, v) for k in keys[:at] for v in args[k]])
+    after = urlencode([(k, v) for k in keys[at + 1:] for v in args[k]])
+    base = f"{request.script_root}{request.path}?"
+    numbers = {n for n in page.window() if n is not None} | {page.page - 1, page.page + 1}
+    return {n: base + "&".join(p for p in (before, f"page={n}", after) if p) for n in numbers}
 
 
 def sort_links(columns: Iterable[str], current: str, desc: bool) -> dict[str, tuple[str, str]]:
