@@ -11,13 +11,15 @@ from urllib.parse import urlsplit
 from flask import Response, abort, request, stream_with_context
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.routing import IntegerConverter, Map
 
 from webapp.extensions import db, login_manager
 from webapp.models import User
 from webapp.services.access import require_role
 from webapp.services.errors import Forbidden, ValidationError
-from webapp.services.filters import MAX_ID
+from webapp.services.filters import MAX_ID, is_id
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,14 +32,36 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+#: Every column of the signed-in user, by id: one plain row, no ORM query machinery.
+_USER_ROW = select(*User.__table__.columns).where(User.__table__.c.id == bindparam("user_id"))
+_USER_FIELDS = [(attr.key, attr.columns[0].key) for attr in User.__mapper__.column_attrs]
+
+
 def load_user(session_id: str) -> User | None:
-    """Flask-Login's loader: ``id:token``; a stale token or inactive account signs out."""
+    """Flask-Login's loader: ``id:token``; a stale token or inactive account signs out.
+
+    Runs on every signed-in request, so the row is read with a plain query and
+    becomes a User in the session as if the ORM had loaded it (same identity,
+    same change tracking and version checks), at a fraction of the ORM's cost.
+    """
     user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit():
+    if not is_id(user_id):
         return None
-    user = db.session.get(User, int(user_id))
+    session = db.session()
+    if session.identity_map.get(session.identity_key(User, int(user_id))) is not None:
+        user = session.get(User, int(user_id))  # already in this session: no query
+    else:
+        row = session.connection().execute(_USER_ROW, {"user_id": int(user_id)}).first()
+        user = None if row is None else _attach(session, row._mapping)
     if user is None or not user.active or user.session_token != token:
         return None
+    return user
+
+
+def _attach(session: Any, values: Any) -> User:
+    user = User(**{attr: values[column] for attr, column in _USER_FIELDS})
+    make_transient_to_detached(user)  # as if loaded: no pending changes, identity key set
+    session.add(user)
     return user
 
 
