@@ -322,204 +322,106 @@ def test_each_app_runs_its_jobs_in_its_own_context(make_app, tmp_path):
     assert counts == [1, 0]
 
 
-# -- the persistent store writes a pass at once; the history is written in batches ---
+# -- the persistent store writes a pass at once, after submitting its runs ----------
 
-def _store(app):
+def _store_and_table(app):
+    """The started persistent store, and a reader of its table that bypasses it."""
+    import sqlite3
+
     scheduler = app.extensions["scheduler"]
     if not scheduler.running:
         scheduler.start(paused=True)
-    return scheduler.scheduler._lookup_jobstore("default")
-
-
-def _stored_next_runs(app) -> dict[str, float | None]:
-    """next_run_time per job id, read straight from the table (not through the store)."""
-    import sqlite3
-
     path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as connection:
-        return dict(connection.execute("SELECT id, next_run_time FROM apscheduler_jobs"))
+
+    def table() -> dict[str, float | None]:
+        with sqlite3.connect(path) as connection:
+            return dict(connection.execute("SELECT id, next_run_time FROM apscheduler_jobs"))
+
+    return scheduler.scheduler._lookup_jobstore("default"), table
+
+
+LATER = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def _pass_moving_hello_to_later(app, meanwhile=lambda: None):
+    """A scheduler pass driven by hand: "hello" is due, and its next run becomes LATER."""
+    store, table = _store_and_table(app)
+    app.extensions["scheduler"].add_job("hello", "log_message", trigger="interval", hours=1)
+    job = next(j for j in store.get_due_jobs(datetime.now(UTC) + timedelta(hours=2)) if j.id == "hello")
+    meanwhile()
+    job._modify(next_run_time=LATER)
+    store.update_job(job)
+    store.get_next_run_time()  # the pass is over; its write waits a moment
+    return store, table
 
 
 def test_a_pass_writes_its_jobs_in_one_transaction_after_submitting_them(make_app):
+    import sqlite3
+
     from sqlalchemy import event
 
-    app = make_app()
-    store = _store(app)
-    scheduler = app.extensions["scheduler"]
+    app = make_app(JOB_HISTORY_DAYS=0)  # no retention job: these are the only jobs
+    store, table = _store_and_table(app)
     start = datetime.now(UTC) + timedelta(hours=1)
-    for i in range(5):
-        scheduler.add_job(f"j{i}", "log_message", trigger="date", run_date=start + timedelta(seconds=i))
-    scheduler.add_job("later", "log_message", trigger="date", run_date=start + timedelta(days=1))
-    before = _stored_next_runs(app)
-    commits = []
+    for i, when in enumerate([start] * 5 + [start + timedelta(days=1)]):
+        app.extensions["scheduler"].add_job(f"j{i}", "log_message", trigger="date", run_date=when)
+    before, commits = table(), []
     event.listen(store.engine, "commit", lambda _connection: commits.append(1))
-    due = [job for job in store.get_due_jobs(start + timedelta(minutes=1))  # a pass, driven by hand
-           if job.id.startswith("j")]
-    ids = [f"j{i}" for i in range(5)]
-    assert sorted(job.id for job in due) == ids
+    due = store.get_due_jobs(start + timedelta(minutes=1))
+    assert sorted(job.id for job in due) == ["j0", "j1", "j2", "j3", "j4"]
     commits.clear()  # reading the due jobs commits its read transaction
     for job in due[:4]:
-        job._modify(next_run_time=start + timedelta(hours=2))
+        job._modify(next_run_time=LATER)
         store.update_job(job)
-    store.remove_job("j4")  # a finished job
-    assert _stored_next_runs(app) == before and commits == []  # nothing written during the pass
-    others = [datetime.fromtimestamp(t, UTC) for i, t in before.items() if t and i not in ids]
-    assert store.get_next_run_time() == min([start + timedelta(hours=2), *others])  # counts the pass
+    store.remove_job(due[4].id)  # a finished job
+    assert table() == before and commits == []  # nothing written during the pass
+    assert store.get_next_run_time() == start + timedelta(days=1)  # counts the pass's changes
     commits.clear()
     store.write_now()
     assert len(commits) == 1  # the whole pass in one transaction
-    after = _stored_next_runs(app)
-    assert "j4" not in after and after["later"] == before["later"]
-    assert {after[f"j{i}"] for i in range(4)} == {(start + timedelta(hours=2)).timestamp()}
+    assert table() == {**{job.id: LATER.timestamp() for job in due[:4]}, "j5": before["j5"]}
+    with sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_a_pass_is_written_by_itself_shortly_after_it_ends(make_app):
-    app = make_app()
-    store = _store(app)
-    app.extensions["scheduler"].add_job("hello", "log_message", trigger="interval", hours=1)
-    job = store.get_due_jobs(datetime.now(UTC) + timedelta(hours=2))[0]
-    job._modify(next_run_time=datetime(2030, 1, 1, tzinfo=UTC))
-    store.update_job(job)
-    store.get_next_run_time()
-    wait_until(lambda: _stored_next_runs(app)["hello"] == datetime(2030, 1, 1, tzinfo=UTC).timestamp(),
-               timeout=2)
+    _store, table = _pass_moving_hello_to_later(make_app())
+    wait_until(lambda: table()["hello"] == LATER.timestamp(), timeout=2)
 
 
 def test_a_change_made_after_a_pass_is_not_overwritten_by_the_pass(make_app):
     app = make_app()
-    store = _store(app)
-    scheduler = app.extensions["scheduler"]
-    scheduler.add_job("hello", "log_message", trigger="interval", hours=1)
-    job = store.get_due_jobs(datetime.now(UTC) + timedelta(hours=2))[0]
-    job._modify(next_run_time=datetime(2030, 1, 1, tzinfo=UTC))
-    store.update_job(job)
-    store.get_next_run_time()  # the pass's write is waiting
-    scheduler.pause_job("hello")  # an admin pauses it right then
+    store, table = _pass_moving_hello_to_later(app)
+    app.extensions["scheduler"].pause_job("hello")  # an admin pauses it right then
     store.write_now()
-    assert _stored_next_runs(app)["hello"] is None
-    assert scheduler.get_job("hello").next_run_time is None
+    assert table()["hello"] is None and app.extensions["scheduler"].get_job("hello").next_run_time is None
 
 
 def test_a_job_deleted_elsewhere_during_a_pass_stays_deleted(make_app):
     import sqlite3
 
     app = make_app()
-    store = _store(app)
-    app.extensions["scheduler"].add_job("hello", "log_message", trigger="interval", hours=1)
-    job = store.get_due_jobs(datetime.now(UTC) + timedelta(hours=2))[0]
     path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as other_process:
-        other_process.execute("DELETE FROM apscheduler_jobs WHERE id = 'hello'")
-    job._modify(next_run_time=datetime(2030, 1, 1, tzinfo=UTC))
-    store.update_job(job)
-    store.get_next_run_time()
+
+    def another_process_deletes_it() -> None:
+        with sqlite3.connect(path) as other:
+            other.execute("DELETE FROM apscheduler_jobs WHERE id = 'hello'")
+
+    store, table = _pass_moving_hello_to_later(app, another_process_deletes_it)
     store.write_now()
-    assert "hello" not in _stored_next_runs(app)
+    assert "hello" not in table()
 
 
 def test_running_jobs_keep_their_next_run_time_in_the_database_across_a_restart(make_app):
     first = make_app()
+    _store, table = _store_and_table(first)
     scheduler = first.extensions["scheduler"]
-    assert start_scheduler(first)
+    scheduler.resume()
     scheduler.add_job("tick", "log_message", trigger="interval", seconds=1)
     wait_until(lambda: len([r for r in runs(first, "tick") if r.status == "succeeded"]) >= 2)
     scheduler.shutdown(wait=True)
-    last_run = max(r.scheduled_at for r in runs(first, "tick"))
-    stored = datetime.fromtimestamp(_stored_next_runs(first)["tick"], UTC)
-    assert stored == last_run + timedelta(seconds=1)  # advanced past every run that happened
+    stored = datetime.fromtimestamp(table()["tick"], UTC)
+    assert stored == max(r.scheduled_at for r in runs(first, "tick")) + timedelta(seconds=1)
     second = make_app()
     second.extensions["scheduler"].start(paused=True)
     assert second.extensions["scheduler"].get_job("tick").next_run_time == stored
-
-
-def test_the_app_database_uses_wal_once_the_store_is_started(make_app):
-    import sqlite3
-
-    app = make_app()
-    _store(app)
-    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as connection:
-        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-
-
-def test_every_run_is_recorded_and_written_by_the_time_the_scheduler_is_shut_down(make_app):
-    app = make_app()
-    scheduler = app.extensions["scheduler"]
-    start_scheduler(app)
-    when = datetime.now(UTC) + timedelta(seconds=0.5)
-    for i in range(30):
-        scheduler.add_job(f"burst-{i}", "log_message", trigger="date", run_date=when)
-    wait_until(lambda: not [j for j in scheduler.get_jobs() if j.id.startswith("burst-")])  # ran, removed
-    scheduler.shutdown(wait=True)
-    with app.app_context():
-        rows = db.session.scalars(select(JobRun).where(JobRun.job_id.startswith("burst-"))).all()
-        assert len(rows) == 30 and {r.status for r in rows} == {"succeeded"}
-        assert all(r.started_at >= r.scheduled_at and r.duration_ms is not None for r in rows)
-    assert not [i for i in _stored_next_runs(app) if i.startswith("burst-")]  # gone from the store too
-
-
-def _event(code, scheduled, at, started=None, exception=None):
-    from webapp.jobs.history import RunEvent
-
-    return RunEvent(code, "j", scheduled, at, started, exception, None)
-
-
-def test_history_batches_insert_or_update_by_job_and_scheduled_time(make_app):
-    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED
-
-    app = make_app()
-    writer = app.extensions["job_history"]
-    t0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-    ms = timedelta(milliseconds=1)
-    # One batch: a fast run's EXECUTED before its SUBMITTED; the finished status stays.
-    writer.write([_event(EVENT_JOB_EXECUTED, t0, t0 + 9 * ms, started=t0 + 2 * ms),
-                  _event(EVENT_JOB_SUBMITTED, t0, t0 + 10 * ms, started=t0 + ms)])
-    # Two batches: SUBMITTED (queued at +1 ms), then the run (began at +5 ms) fails.
-    t1 = t0 + timedelta(seconds=1)
-    writer.write([_event(EVENT_JOB_SUBMITTED, t1, t1 + ms, started=t1 + ms)])
-    try:
-        raise RuntimeError("boom")
-    except RuntimeError as err:
-        failure = err
-    writer.write([_event(EVENT_JOB_ERROR, t1, t1 + 25 * ms, started=t1 + 5 * ms, exception=failure)])
-    # A late SUBMITTED in a batch of its own does not undo a finished run either.
-    writer.write([_event(EVENT_JOB_SUBMITTED, t0, t0 + 30 * ms)])
-    first, second = runs(app, "j")
-    assert (first.status, first.started_at, first.duration_ms) == ("succeeded", t0 + 2 * ms, 7.0)
-    assert (second.status, second.started_at, second.duration_ms) == ("failed", t1 + 5 * ms, 20.0)
-    assert second.error == "RuntimeError: boom" and "raise RuntimeError" in second.traceback
-
-
-def test_the_history_thread_writes_queued_events_and_flush_waits_for_them(make_app):
-    from apscheduler.events import EVENT_JOB_MISSED
-
-    app = make_app()
-    writer = app.extensions["job_history"]
-    t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    for i in range(3):
-        writer.put(_event(EVENT_JOB_MISSED, t0 + timedelta(minutes=i), t0))
-    assert writer.flush(timeout=5)
-    assert [(r.status, r.started_at) for r in runs(app, "j")] == [("missed", None)] * 3
-
-
-def test_a_run_starts_when_its_worker_takes_it_up_not_when_it_is_queued():
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
-    from webapp.jobs import history
-
-    class Job:
-        id = "queued-job"
-
-    pool = history.StartTimingPool(ThreadPoolExecutor(1))
-    release = threading.Event()
-    pool.submit(lambda *_: release.wait(5), Job(), "default", [])  # the only worker is busy
-    scheduled = datetime(2026, 1, 1, tzinfo=UTC)
-    queued_at = datetime.now(UTC)
-    done = pool.submit(lambda *_: datetime.now(UTC), Job(), "default", [scheduled], "logger")
-    time.sleep(0.2)
-    release.set()
-    entered = done.result(5)
-    started = history._started_at.pop(("queued-job", scheduled))
-    assert started - queued_at >= timedelta(seconds=0.2) and started <= entered
-    pool.shutdown()

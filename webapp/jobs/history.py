@@ -162,6 +162,7 @@ class RunWriter:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._at_exit = False
+        self._hurry = threading.Event()  # set by flush(): write without lingering
 
     def put(self, event: RunEvent) -> None:
         """Queue ``event``; it is written shortly, in the writer's thread."""
@@ -184,6 +185,7 @@ class RunWriter:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
+                self._hurry.set()
                 self._idle.wait(remaining)
         return True
 
@@ -197,7 +199,8 @@ class RunWriter:
                         self._thread = None
                         return
                 continue
-            time.sleep(LINGER_SECONDS)  # the rest of the burst: its runs' SUBMITTED and EXECUTED
+            self._hurry.wait(LINGER_SECONDS)  # the rest of the burst: its runs' SUBMITTED and EXECUTED
+            self._hurry.clear()
             while len(batch) < BATCH_MAX:
                 try:
                     batch.append(self._queue.get_nowait())
