@@ -71,7 +71,11 @@ class PassBatchingJobStore(SQLAlchemyJobStore):
         """The jobs due at ``now``; a pass begins (updates from this thread are kept)."""
         self.write_now()
         self._pass_thread = threading.get_ident()
-        return super().get_due_jobs(now)
+        try:
+            return super().get_due_jobs(now)
+        except Exception:  # APScheduler retries later, without ending this pass
+            self._pass_thread = None
+            raise
 
     def update_job(self, job: Any) -> None:
         """Write ``job``, or keep it for the end of the pass when the pass is updating it."""
@@ -145,8 +149,9 @@ class PassBatchingJobStore(SQLAlchemyJobStore):
         with self._wake:
             writer, self._writer, self._write_at = self._writer, None, None
             self._wake.notify_all()
-        self._unwritten.update(self._pending)
-        self._pending = {}
+        with self._write_lock:
+            self._unwritten.update(self._pending)
+            self._pending = {}
         self.write_now()
         if writer is not None and writer is not threading.current_thread():
             writer.join(timeout=5)
