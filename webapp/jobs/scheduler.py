@@ -117,7 +117,7 @@ def default_config(app: Flask) -> dict[str, Any]:
                                 "process": TimedProcessPoolExecutor(2)},
         "SCHEDULER_JOB_DEFAULTS": {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         "SCHEDULER_TIMEZONE": "UTC",
-        "SCHEDULER_API_ENABLED": False,
+        "SCHEDULER_API_ENABLED": True,  # guarded by webapp.jobs.rest_api
     }
 
 
@@ -125,11 +125,12 @@ def configure_scheduler(app: Flask) -> ConsoleScheduler:
     """Create this app's scheduler (not started) and record run history from its events."""
     for key, value in default_config(app).items():
         app.config.setdefault(key, value)
-    # Flask-APScheduler's REST API stays off until it checks the console's accounts and
-    # answers bad payloads with 400s; enabled as it ships, it would run any function.
-    app.config["SCHEDULER_API_ENABLED"] = False
     scheduler = ConsoleScheduler(scheduler=BackgroundScheduler())
     scheduler.init_app(app)
+    if scheduler.api_enabled:  # Flask-APScheduler's REST API: admins, registered tasks, audited
+        from webapp.jobs.rest_api import protect_api
+
+        protect_api(app)
     scheduler.add_listener(history.listener(app), history.EVENTS)
     app.extensions["scheduler"] = scheduler
     return scheduler
