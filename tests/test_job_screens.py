@@ -337,3 +337,24 @@ def test_names_and_parameters_cannot_inject_markup_into_the_list(admin_app):
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&quot;n&quot;)&lt;/script&gt;" in page
     assert "name=&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+    assert job(app, "nightly").name == '<script>alert("n")</script>'  # kept as typed, shown escaped
+
+
+def test_job_actions_read_well_in_the_audit_log(admin_app):
+    _app, client = admin_app
+    client.post("/jobs/new", data=form(id="x" * 120, crontab="0 3 * * *"))  # longer than the audit's id
+    client.post(f"/jobs/{'x' * 120}/pause")
+    page = client.get("/audit/").text
+    assert "action: <code>pause</code>" in page and "task: <code>log_message</code>" in page
+    assert "<code>p</code> → <code>a</code>" not in page
+
+
+@pytest.mark.parametrize("job_id", ["abc\n", "abc\r\n"])
+def test_an_id_with_a_trailing_newline_is_trimmed_by_the_form_and_refused_by_the_scheduler(admin_app, job_id):
+    from webapp.services.errors import ValidationError
+
+    app, client = admin_app
+    with pytest.raises(ValidationError):
+        readable_scheduler(app).add_job(job_id, "log_message", trigger="interval", hours=1)
+    assert client.post("/jobs/new", data=form(id=job_id, crontab="0 3 * * *")).location == "/jobs/abc"
+    assert [j.id for j in readable_scheduler(app).get_jobs()] == ["abc"]

@@ -70,7 +70,7 @@ class ConsoleScheduler(APScheduler):
     """
 
     def add_job(self, id: str, func: str, **kwargs: Any) -> Any:
-        if not JOB_ID.match(str(id)) or str(id) in {".", ".."}:
+        if not JOB_ID.fullmatch(str(id)) or str(id) in {".", ".."}:
             raise ValidationError({"id": ["Use 1 to 191 letters, digits, dots, dashes, underscores "
                                           "or colons."]})
         registered = registry.get_task(str(func))

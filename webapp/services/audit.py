@@ -29,7 +29,7 @@ def record_change(actor: User | None, action: str, object_type: str, object_id: 
     db.session.add(AuditEntry(
         actor_id=actor.id if actor is not None else None,
         actor_name=actor.username if actor is not None else "system",
-        action=action, object_type=object_type, object_id=str(object_id), object_repr=label[:200],
+        action=action, object_type=object_type, object_id=str(object_id)[:64], object_repr=label[:200],
         changes=changes,
     ))
 

@@ -128,7 +128,7 @@ def create_job(data: Mapping[str, Any], actor: User) -> Any:
     require_role(actor, Role.ADMIN)
     job_id = str(data.get("id") or "").strip()
     errors: dict[str, list[str]] = {}
-    if not JOB_ID.match(job_id) or job_id in {".", ".."}:
+    if not JOB_ID.fullmatch(job_id) or job_id in {".", ".."}:
         errors["id"] = [_("Use 1 to 191 letters, digits, dots, dashes, underscores or colons.")]
     elif job_id in RESERVED_IDS:
         errors["id"] = [_("“%(id)s” is reserved; choose another id.", id=job_id)]
