@@ -1,11 +1,13 @@
 """Scheduler benchmark: how late jobs start, and the job list's throughput.
 
-    make bench-scheduler     (or: .venv/bin/python bench/scheduler.py [--jobs 100] [--seconds 30])
+    make bench-scheduler     (or: .venv/bin/python bench/scheduler.py [--jobs 100] [--seconds 30]
+                              [--part all|lateness|list] [--wrk-seconds 10])
 
 Part A, lateness. On a fresh SQLite app database with the console's default
 scheduler setup (the persistent SQLAlchemy job store on the app database, the run
 history listener, the thread pool of 20), 100 interval jobs run the registered
-``log_message`` task every second for 30 seconds. Each run's lateness is the
+``log_message`` task every second for 30 seconds (log level WARNING, as in the
+other benchmarks, so the greeting is not written). Each run's lateness is the
 moment the task function is entered minus the run's scheduled time, taken inside
 the worker thread. The same is then measured with the jobs in the memory store
 (the reference), each store in a fresh process, side by side in one run. It
