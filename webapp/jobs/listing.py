@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import STATE_STOPPED
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 
 from webapp.services.paging import Page
 
@@ -131,24 +131,46 @@ def _first_keys(scheduler: Any, wanted: JobFilter, limit: int) -> tuple[list[Job
 
 def _sql_first_keys(alias: str, store: SQLAlchemyJobStore, wanted: JobFilter,
                     limit: int) -> tuple[list[JobKey], int]:
+    """By next run: the scheduled jobs in next-run order (APScheduler's index on
+    ``next_run_time`` serves it), then the paused ones by id, only as many as needed."""
+    count_of, first, then = _statements(store, wanted)
+    escaped = wanted.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    values = {"pattern": f"%{escaped}%", "limit": limit}
+    with store.engine.connect() as connection:
+        count = connection.execute(count_of, values).scalar_one()
+        rows = list(connection.execute(first, values))
+        if then is not None and len(rows) < limit:
+            rows += connection.execute(then, {**values, "limit": limit - len(rows)})
+    return [JobKey(key_id, next_run, alias) for key_id, next_run in rows], count
+
+
+def _statements(store: SQLAlchemyJobStore, wanted: JobFilter) -> tuple[Any, Any, Any]:
+    """The count and key queries for this kind of filter, built once per store: building
+    them cost more than running them."""
+    shape = (bool(wanted.search), wanted.state, wanted.sort, wanted.desc)
+    built: dict[Any, tuple[Any, Any, Any]] = store.__dict__.setdefault("_webapp_statements", {})
+    if shape in built:
+        return built[shape]
     table = store.jobs_t
+    when, job_id = table.c.next_run_time, table.c.id
     conditions = []
-    if wanted.search:
-        escaped = wanted.search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(func.lower(table.c.id).like(f"%{escaped}%", escape="\\"))
+    if wanted.search:  # ids are ASCII: SQLite's LIKE ignores their case without lower()
+        pattern = bindparam("pattern")
+        conditions.append(job_id.like(pattern, escape="\\") if store.engine.dialect.name == "sqlite"
+                          else job_id.ilike(pattern, escape="\\"))
     if wanted.state:
-        column = table.c.next_run_time
-        conditions.append(column.is_(None) if wanted.state == "paused" else column.isnot(None))
+        conditions.append(when.is_(None) if wanted.state == "paused" else when.isnot(None))
+    count_of = select(func.count()).select_from(table).where(*conditions)
+    keys_of = select(job_id, when).where(*conditions)
+    by_id = job_id.desc() if wanted.desc else job_id
+    limit = bindparam("limit", type_=Integer)
     if wanted.sort == "id":
-        order = [table.c.id.desc() if wanted.desc else table.c.id]
+        built[shape] = (count_of, keys_of.order_by(by_id).limit(limit), None)
     else:
-        when, job_id = table.c.next_run_time, table.c.id
-        order = [when.is_(None), when.desc() if wanted.desc else when,
-                 job_id.desc() if wanted.desc else job_id]
-    keys = _rows(store, select(table.c.id, table.c.next_run_time).where(*conditions).order_by(*order)
-                 .limit(limit))
-    count = _rows(store, select(func.count()).select_from(table).where(*conditions))[0][0]
-    return [JobKey(job_id, when, alias) for job_id, when in keys], count
+        first = keys_of.where(when.isnot(None)).order_by(when.desc() if wanted.desc else when, by_id)
+        then = keys_of.where(when.is_(None)).order_by(by_id)
+        built[shape] = (count_of, first.limit(limit), then.limit(limit))
+    return built[shape]
 
 
 def _rows(store: SQLAlchemyJobStore, statement: Any) -> list[Any]:
