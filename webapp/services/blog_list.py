@@ -8,17 +8,46 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, String, bindparam, cast, exists, func, or_, select, type_coerce
+from sqlalchemy.engine import Dialect
 
 from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
+from webapp.models.types import UTCDateTime
 from webapp.services import choices
 from webapp.services.filters import BlogFilters
 from webapp.services.paging import ListQuery, Page, contains, default_sort, order_by
 
+
+class ListTime(UTCDateTime):
+    """UTCDateTime as the list reads it: the same aware UTC values, made in one step.
+
+    SQLite hands back the stored text ("2024-05-01 14:03:00.000000"); parsing it
+    with its UTC offset costs a quarter of parsing it and then attaching the zone,
+    which adds up over three timestamps a row. Other databases: as UTCDateTime.
+    """
+
+    cache_ok = True
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = datetime.fromisoformat
+
+        def process(value: str | None) -> datetime | None:
+            return None if value is None else parse(value + "+00:00")
+
+        return process
+
+
+def _listed(column: Any) -> Any:
+    return type_coerce(column, ListTime()).label(column.key)
+
+
 #: Columns a list row needs: no body, fetched as plain rows rather than entities.
-LIST_COLUMNS = (Blog.id, Blog.title, Blog.slug, Blog.status, Blog.publish_at, Blog.created_at,
-                Blog.updated_at, Blog.author_id, Blog.version, User.username.label("author_name"))
+LIST_COLUMNS = (Blog.id, Blog.title, Blog.slug, Blog.status, _listed(Blog.publish_at),
+                _listed(Blog.created_at), _listed(Blog.updated_at), Blog.author_id, Blog.version,
+                User.username.label("author_name"))
 SORTABLE = {"id": Blog.id, "title": Blog.title, "slug": Blog.slug, "status": Blog.status,
             "publish_at": Blog.publish_at, "created_at": Blog.created_at,
             "updated_at": Blog.updated_at, "author": User.username}

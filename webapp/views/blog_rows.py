@@ -23,6 +23,9 @@ from webapp.services.blog_list import BlogRow, TagRef
 #: Zone names whose local time is UTC: stored values need no conversion.
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
 
+#: ``2024-05-01 14:03``: %-formatting the fields is about twice as fast as isoformat.
+_MINUTES = "%04d-%02d-%02d %02d:%02d"
+
 #: Tag badges by (name, colour): the same few dozen tags fill every page.
 _BADGES: dict[tuple[str, str], str] = {}
 _BADGES_MAX = 4096
@@ -59,12 +62,17 @@ def _formatter(zone: ZoneInfo) -> Callable[[datetime | None], str]:
     if zone.key in _UTC_NAMES:  # stored values are UTC already: format them as they are
 
         def utc(value: datetime | None) -> str:
-            return "" if value is None else value.isoformat(" ", "minutes")[:16]
+            if value is None:
+                return ""
+            return _MINUTES % (value.year, value.month, value.day, value.hour, value.minute)
 
         return utc
 
     def local(value: datetime | None) -> str:
-        return "" if value is None else value.astimezone(zone).isoformat(" ", "minutes")[:16]
+        if value is None:
+            return ""
+        value = value.astimezone(zone)
+        return _MINUTES % (value.year, value.month, value.day, value.hour, value.minute)
 
     return local
 
