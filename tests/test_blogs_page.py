@@ -131,3 +131,11 @@ def test_layout_is_rendered_afresh_while_templates_reload(app, as_admin):
     app.jinja_env.auto_reload = True  # debug mode or TEMPLATES_AUTO_RELOAD
     assert "/blogs/new" in as_admin.get("/blogs/").text
     assert app.extensions["webapp.fragments"] == {}
+
+
+@pytest.mark.parametrize("query", ["endpoint=x", "_external=1&q=a", "_anchor=top&tag=1&tag=2",
+                                   "q=a/b%20c%26d"])
+def test_download_links_carry_every_argument_as_a_query_parameter(as_admin, query):
+    html = as_admin.get(f"/blogs/?{query}&page=2&per_page=50").text
+    href = re.search(r'href="([^"]+)" data-testid="export-csv"', html).group(1).replace("&amp;", "&")
+    assert href == f"/blogs/export.csv?{query.replace('%20', '+')}"

@@ -31,24 +31,17 @@ def template_gettext(message: str, **variables: Any) -> Markup:
     Templates are all HTML (autoescaped), so the result is always Markup. Messages
     without variables (most of a page's labels) are looked up once per catalogue.
     """
-    translations = request_translations()
+    return _gettext(request_translations(), message, variables)
+
+
+def _gettext(translations: Any, message: str, variables: dict[str, Any]) -> Markup:
     if variables:
         return Markup(translations.ugettext(message)) % variables
-    labels = _labels(translations)
-    label = labels.get(message)
+    memo = catalogue_memo(translations)
+    label = memo.get(message)
     if label is None:
-        label = labels[message] = Markup(translations.ugettext(message)) % {}
+        label = memo[message] = Markup(translations.ugettext(message)) % {}
     return label
-
-
-def _labels(translations: Any) -> dict[str, Markup]:
-    """The formatted labels of one catalogue, kept on the catalogue object itself
-    (Flask-Babel keeps one per language and domain, so they go when it is reloaded)."""
-    labels = getattr(translations, "_webapp_labels", None)
-    if labels is None:
-        labels = {}
-        translations._webapp_labels = labels
-    return labels
 
 
 def template_ngettext(singular: str, plural: str, num: int, **variables: Any) -> Markup:
@@ -57,6 +50,35 @@ def template_ngettext(singular: str, plural: str, num: int, **variables: Any) ->
     return Markup(request_translations().ungettext(singular, plural, num)) % variables
 
 
+def catalogue_memo(translations: Any = None) -> dict[Any, Any]:
+    """Translated texts kept with their catalogue (this request's by default).
+
+    Flask-Babel keeps one catalogue object per language and domain, so what is
+    kept here goes with it when the catalogues are reloaded.
+    """
+    if translations is None:
+        translations = request_translations()
+    memo = getattr(translations, "_webapp_memo", None)
+    if memo is None:
+        memo = {}
+        translations._webapp_memo = memo
+    return memo
+
+
+def _page_gettext() -> dict[str, Any]:
+    """A page's ``_``, bound to the request's catalogue once rather than per label.
+
+    (Macros imported without context keep the global ``_``; the result is the same.)
+    """
+    translations = request_translations()
+
+    def gettext(message: str, **variables: Any) -> Markup:
+        return _gettext(translations, message, variables)
+
+    return {"_": gettext, "gettext": gettext}
+
+
 def install_template_gettext(app: Flask) -> None:
     """Make ``_``, ``gettext`` and ``ngettext`` in templates use the cheaper functions."""
     app.jinja_env.globals.update(_=template_gettext, gettext=template_gettext, ngettext=template_ngettext)
+    app.context_processor(_page_gettext)

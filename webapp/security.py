@@ -17,7 +17,9 @@ def register_security(app: Flask) -> None:
     """Add the headers after every request; templates get the reusing ``csrf_token()``."""
     app.after_request(security_headers)
     app.extensions["webapp.signed_csrf"] = {}
+    # Flask-WTF installs its own as a global and as a context variable: replace both.
     app.add_template_global(csrf_token)
+    app.context_processor(_csrf_context)
 
 
 def security_headers(response: Response) -> Response:
@@ -58,6 +60,10 @@ def csrf_token() -> str:
         return token
     setattr(g, field, entry[1])  # later calls in this request (forms) show the same token
     return entry[1]
+
+
+def _csrf_context() -> dict[str, object]:
+    return {"csrf_token": csrf_token}
 
 
 def _reuse_seconds(app: Flask) -> float:

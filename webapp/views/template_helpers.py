@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from webapp import localtime
-from webapp.i18n import install_template_gettext
+from webapp.i18n import catalogue_memo, install_template_gettext, request_translations
 from webapp.models.types import utcnow
 from webapp.services.choices import Choices
 from webapp.services.paging import Page
@@ -34,7 +34,9 @@ def register(app: Flask) -> None:
     app.add_template_filter(label)
     app.add_template_global(options)
     app.add_template_global(cached_fragment)
+    app.add_template_global(cached_url)
     app.extensions["webapp.fragments"] = {}
+    app.extensions["webapp.urls"] = {}
 
 
 def display_datetime(value: datetime | None, fmt: str = "medium") -> str:
@@ -58,7 +60,12 @@ _LABELS = {
 
 def label(value: str, kind: str) -> str:
     """The translated word for a stored value: ``{{ user.role|label('role') }}``."""
-    return str(_LABELS.get(kind, {}).get(value, value))
+    memo = catalogue_memo()
+    key = ("label", kind, value)
+    text = memo.get(key)
+    if text is None:
+        text = memo[key] = str(_LABELS.get(kind, {}).get(value, value))
+    return text
 
 
 def options(choices: Choices, selected: Any = ()) -> Markup:
@@ -105,7 +112,9 @@ def cached_fragment(name: str, *vary: Hashable, caller: Callable[[], str]) -> Ma
     if app.jinja_env.auto_reload:
         return Markup(caller())
     fragments: dict[tuple[Hashable, ...], Markup] = app.extensions["webapp.fragments"]
-    key = (name, str(get_locale()), request.script_root, *vary)
+    # The catalogue object stands for the language (one per language; a reloaded
+    # catalogue is a new object, so its fragments are rendered anew).
+    key = (name, request_translations(), request.script_root, *vary)
     html = fragments.get(key)
     if html is None:
         html = Markup(caller())
@@ -123,8 +132,13 @@ def list_url(_endpoint: str | None = None, **changes: Any) -> str:
     """
     args: dict[str, Any] = request.args.to_dict(flat=False)
     if _endpoint:  # same filters and sort, all pages
-        args = {k: v for k, v in args.items() if k not in ("page", "per_page", *changes)}
-        return url_for(_endpoint, **args, **changes)
+        path = cached_url(_endpoint, **changes)
+        dropped = ("page", "per_page", *changes)
+        query = [(k, v) for k, values in args.items() if k not in dropped for v in values]
+        if not query:
+            return path
+        # Encoded as url_for would (werkzeug's safe characters), after the rule's own arguments.
+        return f"{path}{'&' if '?' in path else '?'}{urlencode(query, safe=_URL_SAFE)}"
     if set(changes) - {"page"}:
         args.pop("page", None)  # a new sort, filter or size starts at page 1
     for key, value in changes.items():
@@ -136,6 +150,30 @@ def list_url(_endpoint: str | None = None, **changes: Any) -> str:
     # page makes a dozen of these).
     query = urlencode([(k, v) for k, values in args.items() for v in values])
     return f"{request.script_root}{request.path}?{query}" if query else f"{request.script_root}{request.path}"
+
+
+#: Characters werkzeug leaves unquoted in the query strings it builds.
+_URL_SAFE = "!$'()*,/:;?@"
+
+
+def cached_url(endpoint: str, **values: Hashable) -> str:
+    """``url_for(endpoint, **values)`` for links fixed in a template (menus, buttons, downloads).
+
+    Built once per app and script root: nothing else of the request changes a
+    relative URL here (no URL defaults, no host or subdomain matching).
+    """
+    app = current_app
+    urls: dict[tuple[Hashable, ...], str] = app.extensions["webapp.urls"]
+    key = (endpoint, request.script_root, *sorted(values.items()))
+    url = urls.get(key)
+    if url is None:
+        url = url_for(endpoint, **values)
+        if app.url_map.host_matching or app.subdomain_matching or any(app.url_default_functions.values()):
+            return url
+        if len(urls) >= 1024:
+            urls.clear()
+        urls[key] = url
+    return url
 
 
 def page_urls(page: Page[Any]) -> dict[int, str]:
