@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import itertools
+import socket as stdlib_socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 
 import psutil
 import pytest
+import socketio as sio_client
+from werkzeug.serving import make_server
+from wsproto.frame_protocol import FrameProtocol, Opcode
 
 from tests.conftest import PASSWORD, CSRFClient, app_config
 from webapp import create_app
 from webapp.extensions import db, socketio
-from webapp.monitor import readings
+from webapp.monitor import fanout, readings
 from webapp.services import users as user_service
 from webapp.services.users import UserData
 
@@ -238,3 +246,84 @@ def test_the_sampler_survives_a_failed_reading(app):
 def test_only_integer_intervals_are_accepted(app, interval):
     ack = socket(app).emit("subscribe", {"interval": interval}, namespace=NS, callback=True)
     assert ack["ok"] is False
+
+
+# -- the direct fan-out over real WebSockets (webapp/monitor/fanout.py) ---------------------------
+
+
+def test_the_fanout_hooks_into_the_pinned_engineio(app):
+    """Guards the one private hook used (engineio's driver table); if it moves, this fails."""
+    fanout = app.extensions["monitor.sampler"].fanout
+    assert fanout.installed
+    assert socketio.server.eio._async["websocket"].fanout is fanout
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
+def test_text_frames_decode_as_one_whole_message(size):
+    text = "é" * (size // 2) + "x" * (size % 2)
+    decoder = FrameProtocol(client=True, extensions=[])
+    decoder.receive_bytes(fanout.text_frame(text))
+    (frame,) = list(decoder.received_frames())
+    assert frame.opcode is Opcode.TEXT and frame.message_finished and frame.payload == text
+
+
+def test_a_full_socket_is_skipped_without_blocking_and_frames_stay_whole():
+    ours, theirs = stdlib_socket.socketpair()
+    with ours, theirs:
+        shared = fanout.SharedSocket(ours)
+        ours.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:  # fill the kernel buffers
+                ours.send(b"\0" * 65536)
+        ours.setblocking(True)
+        started = time.monotonic()
+        assert shared.try_send(fanout.text_frame("tick")) is False
+        assert time.monotonic() - started < 0.5
+        theirs.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while theirs.recv(1 << 20):
+                pass
+        frame = fanout.text_frame("x" * 1000)
+        assert shared.try_send(frame) is True
+        shared.send(b"after")
+        theirs.setblocking(True)
+        received = b""
+        while len(received) < len(frame) + 5:
+            received += theirs.recv(65536)
+        assert received == frame + b"after"
+
+
+def test_real_websocket_clients_get_every_tick_as_direct_frames(app):
+    """Clients on real WebSockets (a live server, python-socketio's client) get direct frames."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cookie = signed_in(app).get_cookie("session").value
+    sampler = app.extensions["monitor.sampler"]
+
+    async def watch() -> list[list[dict]]:
+        received: list[list[dict]] = [[], [], []]
+        clients = []
+        for samples in received:
+            client = sio_client.AsyncClient(reconnection=False)
+            client.on("memory", samples.append, namespace=NS)
+            client.on("history", lambda data: None, namespace=NS)
+            await client.connect(f"http://127.0.0.1:{server.server_port}", namespaces=[NS],
+                                 transports=["websocket"], headers={"Cookie": f"session={cookie}"})
+            ack = await client.call("subscribe", {"interval": 1}, namespace=NS)
+            assert ack == {"ok": True, "interval": 1}
+            clients.append(client)
+        await asyncio.sleep(30 * TICK)
+        for client in clients:
+            await client.disconnect()
+        return received
+
+    try:
+        received = asyncio.run(watch())
+    finally:
+        server.shutdown()
+        server.server_close()
+    for samples in received:
+        seqs = [sample["seq"] for sample in samples]
+        assert len(seqs) >= 20 and {b - a for a, b in itertools.pairwise(seqs)} == {1}
+        assert set(samples[-1]["virtual"]) == set(psutil.virtual_memory()._fields)
+    assert sampler.fanout.direct >= 60 and sampler.fanout.queued == 0

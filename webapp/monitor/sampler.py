@@ -22,6 +22,7 @@ from typing import Any
 from flask_socketio import SocketIO
 
 from webapp.monitor import readings
+from webapp.monitor.fanout import Fanout
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Sampler:
         self.running = False
         self.processes_running = False
         self._lock = threading.Lock()
+        self.fanout = Fanout(socketio)
 
     # -- subscriptions (called from the Socket.IO handlers) ------------------------
 
@@ -110,7 +112,7 @@ class Sampler:
                     self.history.append(sample)
                 for interval in intervals:
                     if tick % interval == 0:
-                        self.socketio.emit("memory", sample, to=interval_room(interval), namespace=NAMESPACE)
+                        self.fanout.emit("memory", sample, interval_room(interval), NAMESPACE)
             except Exception:  # one failed reading must not end the monitor for everyone
                 logger.exception("memory sample failed; trying again next tick")
             tick = self._next_tick(start, tick)
