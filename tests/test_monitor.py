@@ -327,3 +327,22 @@ def test_real_websocket_clients_get_every_tick_as_direct_frames(app):
         assert len(seqs) >= 20 and {b - a for a, b in itertools.pairwise(seqs)} == {1}
         assert set(samples[-1]["virtual"]) == set(psutil.virtual_memory()._fields)
     assert sampler.fanout.direct >= 60 and sampler.fanout.queued == 0
+
+
+def test_process_scans_fall_half_way_between_memory_ticks(app):
+    """The slow psutil scan must not hold the GIL while a tick is fanned out."""
+    sampler = app.extensions["monitor.sampler"]
+    scans: list[float] = []
+    real = sampler.read_processes
+
+    def timed() -> dict:
+        scans.append(time.monotonic())
+        return real()
+
+    sampler.read_processes = timed
+    socket(app).emit("subscribe", {"interval": 1}, namespace=NS)
+    wait_until(lambda: len(scans) >= 3)
+    phases = sorted((moment - sampler.epoch) / TICK % 1 for moment in scans)
+    assert 0.4 <= phases[len(phases) // 2] < 0.9  # just after the half tick, never just after a tick
+    assert sampler._between_ticks(sampler.epoch) == pytest.approx(sampler.epoch + TICK / 2)
+    assert sampler._between_ticks(sampler.epoch + 0.6 * TICK) == pytest.approx(sampler.epoch + 1.5 * TICK)

@@ -6,13 +6,15 @@ subscriber starts it (a lock-guarded ``socketio.start_background_task``), and it
 stops after the last one leaves. Ticks are scheduled against a fixed start time,
 so the period does not drift by the time an emit takes; a tick that is missed
 entirely (the machine stalled) is skipped rather than sent late in a burst.
-Top processes are read by a second task every few seconds, so their slower
-psutil scan never delays a memory tick.
+Top processes are read by a second task every few seconds, half a tick after a
+memory tick: the scan holds the GIL for tens of milliseconds, and it must not
+compete with a tick's fan-out (``fanout.py``) for it.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -54,6 +56,7 @@ class Sampler:
         self.reads = 0
         self.running = False
         self.processes_running = False
+        self.epoch = time.monotonic()  # when the current memory loop's tick 0 was due
         self._lock = threading.Lock()
         self.fanout = Fanout(socketio)
 
@@ -65,6 +68,8 @@ class Sampler:
             self.subscribers[sid] = interval
             start_memory, start_processes = not self.running, not self.processes_running
             self.running = self.processes_running = True
+            if start_memory:
+                self.epoch = time.monotonic()
             history = list(self.history)
         if start_memory:
             self.socketio.start_background_task(self._memory_loop)
@@ -97,7 +102,7 @@ class Sampler:
     # -- the loops -------------------------------------------------------------
 
     def _memory_loop(self) -> None:
-        start = time.monotonic()
+        start = self.epoch
         tick = 0
         while True:
             with self._lock:
@@ -127,8 +132,16 @@ class Sampler:
         self.socketio.sleep(max(start + tick * self.tick_seconds - time.monotonic(), 0))
         return tick
 
+    def _between_ticks(self, moment: float) -> float:
+        """The first point half-way between two memory ticks at or after ``moment``."""
+        ticks = math.ceil((moment - self.epoch) / self.tick_seconds - 0.5)
+        return self.epoch + (ticks + 0.5) * self.tick_seconds
+
     def _process_loop(self) -> None:
+        deadline = self._between_ticks(time.monotonic())
         while True:
+            while self.listening() and time.monotonic() < deadline:
+                self.socketio.sleep(min(self.tick_seconds, max(deadline - time.monotonic(), 0)))
             with self._lock:
                 if not self.subscribers:
                     self.processes_running = False
@@ -139,6 +152,4 @@ class Sampler:
                                    namespace=NAMESPACE)
             except Exception:
                 logger.exception("process listing failed; trying again later")
-            deadline = time.monotonic() + self.processes_every
-            while self.listening() and time.monotonic() < deadline:
-                self.socketio.sleep(min(self.tick_seconds, max(deadline - time.monotonic(), 0)))
+            deadline = self._between_ticks(max(deadline + self.processes_every, time.monotonic()))
