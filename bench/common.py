@@ -110,6 +110,11 @@ def login_cookie(url: str, username: str, password: str) -> str:
 
 def wrk(url: str, cookie: str | None, seconds: int, connections: int = 8) -> float:
     """Requests per second that wrk measured (non-2xx answers make the run fail)."""
+    return wrk_run(url, cookie, seconds, connections)[0]
+
+
+def wrk_run(url: str, cookie: str | None, seconds: int, connections: int = 8) -> tuple[float, int]:
+    """Requests per second and requests completed, as wrk measured them."""
     command = [ensure_wrk(), "-H", f"User-Agent: {USER_AGENT}", "-t1", f"-c{connections}", f"-d{seconds}s",
                "--latency", url]
     if cookie:
@@ -117,4 +122,5 @@ def wrk(url: str, cookie: str | None, seconds: int, connections: int = 8) -> flo
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
     if "Non-2xx or 3xx responses" in output:
         raise RuntimeError(f"{url} answered with errors:\n{output}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return rate, int(re.search(r"(\d+) requests in", output).group(1))

@@ -139,3 +139,14 @@ def test_download_links_carry_every_argument_as_a_query_parameter(as_admin, quer
     html = as_admin.get(f"/blogs/?{query}&page=2&per_page=50").text
     href = re.search(r'href="([^"]+)" data-testid="export-csv"', html).group(1).replace("&amp;", "&")
     assert href == f"/blogs/export.csv?{query.replace('%20', '+')}"
+
+
+def test_headers_pager_and_downloads_escape_the_arguments(as_admin, fifty_blogs):
+    html = as_admin.get('/blogs/?q=Post&sort=-title&x="><script>alert(1)</script>').text
+    assert "<script>alert" not in html
+    header = re.search(r'<th scope="col" class="table-sort" aria-sort="descending">(.*?)</th>', html).group(1)
+    evil = "x=%22%3E%3Cscript%3Ealert%281%29%3C%2Fscript%3E"
+    arrow = '<span aria-hidden="true">▼</span>'
+    assert header == f'<a href="/blogs/?q=Post&amp;{evil}&amp;sort=title">Title {arrow}</a>'
+    assert f'href="/blogs/?q=Post&amp;sort=-title&amp;{evil}&amp;page=2"' in html
+    assert "50 results · page 1 of 3" in html

@@ -37,6 +37,10 @@ def register(app: Flask) -> None:
     app.add_template_global(cached_url)
     app.extensions["webapp.fragments"] = {}
     app.extensions["webapp.urls"] = {}
+    from webapp.views import list_widgets  # uses the helpers above
+
+    for widget in (list_widgets.sort_header, list_widgets.list_pager, list_widgets.list_downloads):
+        app.add_template_global(widget)
 
 
 def display_datetime(value: datetime | None, fmt: str = "medium") -> str:
