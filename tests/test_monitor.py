@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import aiohttp
 import psutil
 import pytest
 import socketio as sio_client
@@ -346,3 +347,33 @@ def test_process_scans_fall_half_way_between_memory_ticks(app):
     assert 0.4 <= phases[len(phases) // 2] < 0.9  # just after the half tick, never just after a tick
     assert sampler._between_ticks(sampler.epoch) == pytest.approx(sampler.epoch + TICK / 2)
     assert sampler._between_ticks(sampler.epoch + 0.6 * TICK) == pytest.approx(sampler.epoch + 1.5 * TICK)
+
+
+def test_direct_frames_reach_a_client_that_negotiated_compression(app):
+    """Browsers negotiate permessage-deflate; uncompressed frames are still valid for them (RFC 7692)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cookie = signed_in(app).get_cookie("session").value
+    fanout_ = app.extensions["monitor.sampler"].fanout
+
+    async def watch() -> tuple[int, list[str]]:
+        url = f"http://127.0.0.1:{server.server_port}/socket.io/?EIO=4&transport=websocket"
+        async with aiohttp.ClientSession() as session, session.ws_connect(
+                url, compress=15, headers={"Cookie": f"session={cookie}"}) as ws:
+            messages = [await ws.receive_str()]  # the Engine.IO open packet
+            await ws.send_str(f"40{NS},")
+            await ws.send_str(f'42{NS},1["subscribe",{{"interval":1}}]')
+            deadline = time.monotonic() + 20 * TICK
+            while time.monotonic() < deadline:
+                with contextlib.suppress(TimeoutError):
+                    messages.append(await ws.receive_str(timeout=TICK))
+            return ws.compress, messages
+
+    try:
+        compress, messages = asyncio.run(watch())
+    finally:
+        server.shutdown()
+        server.server_close()
+    samples = [message for message in messages if message.startswith(f'42{NS},["memory"')]
+    assert compress == 15 and len(samples) >= 10
+    assert fanout_.direct >= len(samples) - 1
