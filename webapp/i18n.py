@@ -65,16 +65,26 @@ def catalogue_memo(translations: Any = None) -> dict[Any, Any]:
     return memo
 
 
+def bound_gettext(translations: Any) -> tuple[Any, Any]:
+    """``_`` and ``ngettext`` with the template semantics, bound to ``translations``
+    (for markup rendered in Python: one catalogue look-up, not one per text)."""
+
+    def gettext(message: str, **variables: Any) -> Markup:
+        return _gettext(translations, message, variables)
+
+    def ngettext(singular: str, plural: str, num: int, **variables: Any) -> Markup:
+        variables.setdefault("num", num)
+        return Markup(translations.ungettext(singular, plural, num)) % variables
+
+    return gettext, ngettext
+
+
 def _page_gettext() -> dict[str, Any]:
     """A page's ``_``, bound to the request's catalogue once rather than per label.
 
     (Macros imported without context keep the global ``_``; the result is the same.)
     """
-    translations = request_translations()
-
-    def gettext(message: str, **variables: Any) -> Markup:
-        return _gettext(translations, message, variables)
-
+    gettext, _ngettext = bound_gettext(request_translations())
     return {"_": gettext, "gettext": gettext}
 
 

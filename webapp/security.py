@@ -46,9 +46,12 @@ def csrf_token() -> str:
     """
     app = current_app
     field = app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    token = g.get(field)
+    if token is not None:  # already shown on this page
+        return token  # type: ignore[no-any-return]
     raw = session.get(field)
-    if field in g or not isinstance(raw, str):
-        return generate_csrf()  # already signed for this request, or no secret yet
+    if not isinstance(raw, str):
+        return generate_csrf()  # no secret in the session yet: Flask-WTF makes one
     signed: dict[str, tuple[float, str]] = app.extensions["webapp.signed_csrf"]
     now = time.monotonic()
     entry = signed.get(raw)

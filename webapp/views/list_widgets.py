@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from markupsafe import Markup, escape
 
-from webapp.i18n import template_gettext as _
-from webapp.i18n import template_ngettext as ngettext
+from webapp.i18n import bound_gettext, request_translations
 from webapp.services.paging import ListQuery, Page
-from webapp.views.template_helpers import list_url, page_urls, sort_link
+from webapp.views.template_helpers import cached_fragment, list_url, page_urls, sort_link
 
 
 def sort_header(column: str, label: str, query: ListQuery,
@@ -35,6 +35,7 @@ def sort_header(column: str, label: str, query: ListQuery,
 
 def list_pager(page: Page[Any]) -> Markup:
     """The result count and, past one page, links to the first, last and nearby pages."""
+    _, ngettext = bound_gettext(request_translations())
     total = ngettext("%(num)d result", "%(num)d results", page.total)
     pages = page.pages
     if pages <= 1:
@@ -42,9 +43,10 @@ def list_pager(page: Page[Any]) -> Markup:
                       f'justify-content-between gap-2"><div class="text-body-secondary small" '
                       f'data-testid="list-total">{total}</div></nav>')
     where = _("page %(page)d of %(pages)d", page=page.page, pages=pages)
-    urls = page_urls(page)
+    window = page.window()
+    urls = page_urls(page, window)
     items = [_edge(page.has_prev, urls.get(page.page - 1), "prev", _("Previous"))]
-    for number in page.window():
+    for number in window:
         if number is None:
             items.append('<li class="page-item disabled"><span class="page-link">…</span></li>')
         elif number == page.page:
@@ -68,8 +70,32 @@ def _edge(enabled: bool, url: str | None, rel: str, label: Markup) -> str:
 
 def list_downloads(endpoint: str) -> Markup:
     """CSV and JSON downloads of the list as filtered and sorted (all pages)."""
+    _, _n = bound_gettext(request_translations())
     csv, json = list_url(_endpoint=endpoint, fmt="csv"), list_url(_endpoint=endpoint, fmt="json")
     return Markup(f'<div class="btn-group" role="group" aria-label="{_("Download this list")}">'
                   f'<a class="btn btn-outline-secondary" href="{escape(csv)}" data-testid="export-csv">'
                   f'{_("CSV")}</a> <a class="btn btn-outline-secondary" href="{escape(json)}" '
                   f'data-testid="export-json">{_("JSON")}</a></div>')
+
+
+def keep_sort_field(query: ListQuery) -> Markup:
+    """The list's sort as a hidden field, so a filter form keeps it."""
+    if not query.sort:
+        return Markup("")
+    sort = f'{"-" if query.desc else ""}{query.sort}'
+    return Markup(f'<input type="hidden" name="sort" value="{escape(sort)}">')
+
+
+def per_page_menu(query: ListQuery) -> Markup:
+    """The page size menu (the same for every page of the same size and language)."""
+    return cached_fragment("per-page-select", query.per_page, caller=lambda: _per_page_menu(query.per_page))
+
+
+def _per_page_menu(per_page: int) -> str:
+    _, _n = bound_gettext(request_translations())
+    options = "".join(
+        f'<option value="{size}"{" selected" if size == per_page else ""}>'
+        f'{_("%(num)d per page", num=size)}</option>' for size in current_app.config["PAGE_SIZES"])
+    return (f'<label class="visually-hidden" for="per_page">{_("Rows per page")}</label>'
+            f'<select class="form-select form-select-sm w-auto" id="per_page" name="per_page" '
+            f'data-autosubmit>{options}</select>')

@@ -39,7 +39,8 @@ def register(app: Flask) -> None:
     app.extensions["webapp.urls"] = {}
     from webapp.views import list_widgets  # uses the helpers above
 
-    for widget in (list_widgets.sort_header, list_widgets.list_pager, list_widgets.list_downloads):
+    for widget in (list_widgets.sort_header, list_widgets.list_pager, list_widgets.list_downloads,
+                   list_widgets.keep_sort_field, list_widgets.per_page_menu):
         app.add_template_global(widget)
 
 
@@ -180,27 +181,28 @@ def cached_url(endpoint: str, **values: Hashable) -> str:
     return url
 
 
-def page_urls(page: Page[Any]) -> dict[int, str]:
-    """``list_url(page=n)`` for each page the pager links to, reading the request once."""
+def page_urls(page: Page[Any], window: Iterable[int | None] | None = None) -> dict[int, str]:
+    """``list_url(page=n)`` for each page the pager links to (``window``: ``page.window()``)."""
     args = request.args.to_dict(flat=False)
     keys = list(args)
     at = keys.index("page") if "page" in args else len(keys)  # the page keeps its place
     before = urlencode([(k, v) for k in keys[:at] for v in args[k]])
     after = urlencode([(k, v) for k in keys[at + 1:] for v in args[k]])
     base = f"{request.script_root}{request.path}?"
-    numbers = {n for n in page.window() if n is not None} | {page.page - 1, page.page + 1}
+    numbers = {n for n in (page.window() if window is None else window) if n is not None}
+    numbers.update((page.page - 1, page.page + 1))
     return {n: base + "&".join(p for p in (before, f"page={n}", after) if p) for n in numbers}
 
 
 def sort_links(columns: Iterable[str], current: str, desc: bool) -> dict[str, tuple[str, str]]:
     """``sort_link`` for several headers at once, reading the request's arguments once."""
-    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("sort", "page")]
-    base = f"{request.script_root}{request.path}?"
+    kept = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in ("sort", "page")])
+    base = f"{request.script_root}{request.path}?{kept}{'&' if kept else ''}"
     links = {}
     for column in columns:
         target = column if column != current else (column if desc else f"-{column}")
         arrow = ("▼" if desc else "▲") if column == current else ""
-        links[column] = (base + urlencode([*args, ("sort", target)]), arrow)
+        links[column] = (base + urlencode([("sort", target)]), arrow)
     return links
 
 
