@@ -18,6 +18,7 @@ from webapp.models import User
 from webapp.services import blogs as blog_service
 from webapp.services import users as user_service
 from webapp.services.blogs import BlogData
+from webapp.services.users import UserData
 
 
 def signed_in(app: Flask, username: str) -> CSRFClient:
@@ -150,3 +151,45 @@ def test_headers_pager_and_downloads_escape_the_arguments(as_admin, fifty_blogs)
     assert header == f'<a href="/blogs/?q=Post&amp;{evil}&amp;sort=title">Title {arrow}</a>'
     assert f'href="/blogs/?q=Post&amp;sort=-title&amp;{evil}&amp;page=2"' in html
     assert "50 results · page 1 of 3" in html
+
+
+@pytest.fixture
+def german_app(tmp_path, monkeypatch):
+    """An app with a German catalogue for a few of the list's texts."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    from tests.conftest import app_config
+    from webapp import create_app
+
+    catalog = Catalog(locale="de")
+    for english, german in {"Search": "Suche", "Blogs": "Beiträge", "Filter": "Filtern",
+                            "Sign out": "Abmelden", "%(num)d per page": "%(num)d pro Seite"}.items():
+        catalog.add(english, german)
+    folder = tmp_path / "translations" / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    with open(folder / "messages.mo", "wb") as handle:
+        write_mo(handle, catalog)
+    monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(LANGUAGES=("en", "de"),
+                                BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / "translations")))
+    app.test_client_class = CSRFClient
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_labels_follow_each_requests_language(german_app):
+    with german_app.app_context():
+        user_service.create_user_as_system(UserData(username="admin", email="admin@example.com",
+                                                    role="admin", active=True, password=PASSWORD))
+    client = signed_in(german_app, "admin")
+    german = ("Suche", "Beiträge", "Filtern", "Abmelden", "20 pro Seite")
+    english = ("Search", "Blogs", "Filter", "Sign out", "20 per page")
+    for language, texts, absent in (("de", german, "Search"), ("en", english, "Suche"),
+                                    ("de", german, "Search")):
+        html = client.get("/blogs/", headers={"Accept-Language": language}).text
+        assert all(text in html for text in texts), (language, texts)
+        assert absent not in html
