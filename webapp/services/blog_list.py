@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.engine import Dialect
 
 from webapp.extensions import db
@@ -81,10 +92,15 @@ class BlogRow:
 # The tags of a row, packed by the database into one string per blog (portable:
 # group_concat on SQLite, string_agg on PostgreSQL). Names cannot contain the
 # separators: tag names are whitespace-normalised and \x1e / \x1f count as whitespace.
+# The item separator is written into the SQL as a literal: given as a string,
+# aggregate_strings would make it a "post-compile" parameter, and the statement
+# would be re-rendered on every execution.
 _FIELD, _ITEM = "\x1e", "\x1f"
 TAG_LIST = (
     select(func.aggregate_strings(
-        cast(Tag.id, String) + _FIELD + Tag.name + _FIELD + Tag.colour + _FIELD + Tag.slug, _ITEM))
+        cast(Tag.id, String) + _FIELD + Tag.name + _FIELD + Tag.colour + _FIELD + Tag.slug,
+        literal_column(f"'{_ITEM}'", String),  # type: ignore[arg-type]
+    ))
     .join(blog_tags, blog_tags.c.tag_id == Tag.id)
     .where(blog_tags.c.blog_id == Blog.id)
     .correlate(Blog)
