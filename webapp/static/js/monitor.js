@@ -18,6 +18,8 @@
  * Samples are kept in memory (24 h at most) so the 1 h and 24 h chart ranges
  * can show what this page has seen; longer ranges are downsampled for drawing.
  *
+ * Number and time formatting, the sample store and the chart are in monitor_parts.js.
+ *
  * Settings and every text shown come from data- attributes rendered by the
  * template (translated there). For the browser tests the page exposes
  *   window.webappMonitor = {socket: <Socket.IO socket>, chart: <Chart.js chart>}
@@ -26,13 +28,12 @@
   "use strict";
 
   var root = document.getElementById("monitor");
-  if (!root || typeof window.io !== "function" || typeof window.Chart !== "function") { return; }
+  var parts = window.webappMonitorParts;
+  if (!root || !parts || typeof window.io !== "function" || typeof window.Chart !== "function") { return; }
 
   // Constants first, then small functions by topic; the page starts at the bottom.
   var KEEP_SECONDS = 24 * 3600;    // samples kept for the chart's longest range
-  var MAX_DRAWN_POINTS = 720;      // per line; more samples than this are bucketed
   var ACK_TIMEOUT_MS = 5000;       // a (un)subscribe without an answer is sent again
-  var TICK_STEPS = {300: 60, 3600: 600, 86400: 3 * 3600};  // x-axis label spacing per range (s)
   var LEVEL_CLASSES = {
     bar: {ok: "bg-success", warning: "bg-warning", critical: "bg-danger"},
     card: {ok: "", warning: "border-warning", critical: "border-danger"},
@@ -97,48 +98,6 @@
     };
   }
 
-  // -- formatting ---------------------------------------------------------------
-
-  function makeFormatters(locale, timeZone) {
-    var units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    var whole = numberFormat(locale, {maximumFractionDigits: 0});
-    var decimal = numberFormat(locale, {minimumFractionDigits: 1, maximumFractionDigits: 1});
-    var compact = numberFormat(locale, {maximumFractionDigits: 1});
-    var percent = numberFormat(locale, {style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1});
-    var clock = dateFormat(locale, timeZone, {hour: "2-digit", minute: "2-digit", second: "2-digit"});
-    var shortClock = dateFormat(locale, timeZone, {hour: "2-digit", minute: "2-digit"});
-    return {
-      /** 1536 -> "1.5 KiB", 4096 -> "4.0 KiB" (binary units); `short`: "4 KiB" (axis labels). */
-      bytes: function (value, short) {
-        if (typeof value !== "number" || !isFinite(value)) { return "–"; }
-        var unit = 0;
-        while (Math.abs(value) >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
-        return (unit === 0 ? whole : short ? compact : decimal).format(value) + " " + units[unit];
-      },
-      exactBytes: function (value) { return whole.format(value) + " B"; },
-      /** 42.13 -> "42.1%" (the value is already a percentage). */
-      percent: function (value) {
-        return typeof value === "number" ? percent.format(value / 100) : "–";
-      },
-      time: function (seconds) { return clock.format(new Date(seconds * 1000)); },
-      shortTime: function (seconds) { return shortClock.format(new Date(seconds * 1000)); },
-      number: function (value) { return whole.format(value); },
-    };
-  }
-
-  function numberFormat(locale, options) {
-    try { return new Intl.NumberFormat(locale, options); } catch { return new Intl.NumberFormat("en", options); }
-  }
-
-  /** Times in the console's display time zone when the browser knows it. */
-  function dateFormat(locale, timeZone, options) {
-    try {
-      return new Intl.DateTimeFormat(locale, Object.assign({timeZone: timeZone || undefined}, options));
-    } catch {
-      return new Intl.DateTimeFormat(locale, options);
-    }
-  }
-
   /** psutil fields are bytes, except "percent" (a percentage) and anything not a number. */
   function formatField(key, value) {
     if (key === "percent") { return format.percent(value); }
@@ -148,154 +107,12 @@
 
   function isoTime(seconds) { return new Date(seconds * 1000).toISOString(); }
 
-  // -- the samples seen since the page opened -----------------------------------
-
-  /** Points {t (unix s), used, swap} sorted by time, no older than keepSeconds before the newest. */
-  function SampleStore(keepSeconds) {
-    this.keepSeconds = keepSeconds;
-    this.points = [];
-  }
-
-  /** Add one sample; false if it was already there (a history replaying what we had). */
-  SampleStore.prototype.add = function (sample) {
-    var point = {t: sample.ts, used: sample.ram.used, swap: (sample.swap || {}).used || 0};
-    var points = this.points, last = points[points.length - 1];
-    if (!last || point.t > last.t) {
-      points.push(point);
-    } else {
-      var at = this.indexOf(point.t);
-      if (at < points.length && points[at].t === point.t) { return false; }
-      points.splice(at, 0, point);
-    }
-    var cut = this.indexOf(points[points.length - 1].t - this.keepSeconds);
-    if (cut > 0) { points.splice(0, cut); }
-    return true;
-  };
-
-  SampleStore.prototype.newest = function () { return this.points[this.points.length - 1]; };
-
-  /** Index of the first point at or after time t (binary search). */
-  SampleStore.prototype.indexOf = function (t) {
-    var low = 0, high = this.points.length;
-    while (low < high) {
-      var middle = (low + high) >> 1;
-      if (this.points[middle].t < t) { low = middle + 1; } else { high = middle; }
-    }
-    return low;
-  };
-
-  /**
-   * The points from time `start` on as two Chart.js series ({x: ms, y: bytes}).
-   * With more than MAX_DRAWN_POINTS, samples are grouped into time buckets of
-   * `bucketSeconds` (aligned to the clock, so buckets do not shift as the window
-   * slides) and each bucket is drawn as its highest value, so peaks stay visible.
-   */
-  SampleStore.prototype.series = function (start, bucketSeconds) {
-    var points = this.points.slice(this.indexOf(start));
-    var used = [], swap = [];
-    var add = function (p) { used.push({x: p.t * 1000, y: p.used}); swap.push({x: p.t * 1000, y: p.swap}); };
-    if (points.length <= MAX_DRAWN_POINTS) {
-      points.forEach(add);
-      return {used: used, swap: swap};
-    }
-    var bucket = null, current = null;
-    points.forEach(function (p) {
-      var key = Math.floor(p.t / bucketSeconds);
-      if (key !== bucket) {
-        if (current) { add(current); }
-        bucket = key;
-        current = {t: p.t, used: p.used, swap: p.swap};
-      } else {
-        current.t = p.t;
-        current.used = Math.max(current.used, p.used);
-        current.swap = Math.max(current.swap, p.swap);
-      }
-    });
-    if (current) { add(current); }
-    return {used: used, swap: swap};
-  };
-
-  // -- the chart ----------------------------------------------------------------
-
-  /** Text and grid colours follow the Bootstrap theme (light or dark, switchable any time). */
-  function applyThemeColours(target) {
-    var style = window.getComputedStyle(document.body);
-    var text = style.getPropertyValue("--bs-secondary-color").trim() || "#6c757d";
-    var grid = style.getPropertyValue("--bs-border-color-translucent").trim() || "rgba(0, 0, 0, .175)";
-    var options = target.options;
-    options.plugins.legend.labels.color = text;
-    ["x", "y"].forEach(function (axis) {
-      options.scales[axis].ticks.color = text;
-      options.scales[axis].grid.color = grid;
-      options.scales[axis].border.color = grid;
-    });
-  }
-
-  /** Axis labels on whole minutes, ten minutes or three hours, whatever the window's edges. */
-  function alignedTicks(scale) {
-    var step = TICK_STEPS[state.range] * 1000, ticks = [];
-    if (!store.newest()) { scale.ticks = ticks; return; }  // no window yet: no labels
-    for (var value = Math.ceil(scale.min / step) * step; value <= scale.max; value += step) {
-      ticks.push({value: value});
-    }
-    scale.ticks = ticks;
-  }
-
-  /** A power-of-two byte step giving about six labels up to `max` (4 GiB, not 4.7 GiB). */
-  function byteStep(max) {
-    return max > 0 ? Math.pow(2, Math.ceil(Math.log2(max / 6))) : undefined;
-  }
-
-  function createChart(canvas) {
-    var line = function (label, colour) {
-      return {label: label, data: [], borderColor: colour, backgroundColor: colour,
-              borderWidth: 2, pointRadius: 0, pointHitRadius: 4, tension: 0};
-    };
-    var created = new window.Chart(canvas, {
-      type: "line",
-      data: {datasets: [line(texts.usedMemory, "#0d6efd"), line(texts.swapUsed, "#d63384")]},
-      options: {
-        animation: false,
-        parsing: false,
-        normalized: true,
-        responsive: true,
-        maintainAspectRatio: false,
-        interaction: {mode: "index", intersect: false},
-        scales: {
-          x: {
-            type: "linear",
-            afterBuildTicks: alignedTicks,
-            ticks: {maxRotation: 0, callback: function (value) { return format.shortTime(value / 1000); }},
-            grid: {}, border: {},
-          },
-          y: {
-            beginAtZero: true,
-            ticks: {callback: function (value) { return format.bytes(value, true); }},
-            grid: {}, border: {},
-          },
-        },
-        plugins: {
-          legend: {labels: {}},
-          tooltip: {
-            callbacks: {
-              title: function (items) { return items.length ? format.time(items[0].parsed.x / 1000) : ""; },
-              label: function (item) { return item.dataset.label + ": " + format.bytes(item.parsed.y); },
-            },
-          },
-        },
-      },
-    });
-    applyThemeColours(created);
-    created.update("none");
-    return created;
-  }
-
   /** Redraw the chosen range, ending at the newest sample (server time, no clock skew). */
   function drawChart() {
     var newest = store.newest();
     if (!newest) { return; }
     var start = newest.t - state.range;
-    var series = store.series(start, state.range / MAX_DRAWN_POINTS);
+    var series = store.series(start, state.range / parts.SampleStore.MAX_DRAWN_POINTS);
     chart.data.datasets[0].data = series.used;
     chart.data.datasets[1].data = series.swap;
     chart.options.scales.x.min = start * 1000;
@@ -338,7 +155,7 @@
     ui.lastSeq.textContent = "#" + format.number(sample.seq);
     ui.lastSample.setAttribute("data-seq", String(sample.seq));
     chart.options.scales.y.suggestedMax = sample.ram.total;  // used memory against all of it
-    chart.options.scales.y.ticks.stepSize = byteStep(sample.ram.total);
+    chart.options.scales.y.ticks.stepSize = parts.byteStep(sample.ram.total);
   }
 
   function renderGauge(name, percent, used, total) {
@@ -565,7 +382,7 @@
 
   settings = readSettings(root);
   texts = JSON.parse(root.getAttribute("data-texts") || "{}");
-  format = makeFormatters(document.documentElement.lang || "en", root.getAttribute("data-time-zone"));
+  format = parts.makeFormatters(document.documentElement.lang || "en", root.getAttribute("data-time-zone"));
   ui = findElements(root);
   state = {
     wanted: true,                  // monitoring is started (the default) rather than stopped
@@ -577,9 +394,12 @@
     range: 300,                    // chart range in seconds
     levels: {ram: "ok", swap: "ok"},
   };
-  store = new SampleStore(KEEP_SECONDS);
+  store = new parts.SampleStore(KEEP_SECONDS);
 
-  chart = createChart(ui.canvas);
+  chart = parts.createChart(ui.canvas, texts, format, {
+    range: function () { return state.range; },
+    hasSamples: function () { return !!store.newest(); },
+  });
   socket = window.io(settings.namespace, {transports: ["websocket"]});
   window.webappMonitor = {socket: socket, chart: chart};  // for the browser tests (see the top)
 
@@ -587,6 +407,6 @@
   bindControls();
   renderControls();
   window.setInterval(checkStale, Math.max(200, settings.tick * 500));
-  new MutationObserver(function () { applyThemeColours(chart); chart.update("none"); })
+  new MutationObserver(function () { parts.applyThemeColours(chart); chart.update("none"); })
     .observe(document.documentElement, {attributes: true, attributeFilter: ["data-bs-theme"]});
 })();
