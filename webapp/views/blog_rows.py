@@ -23,9 +23,6 @@ from webapp.services.blog_list import BlogRow, TagRef
 #: Zone names whose local time is UTC: stored values need no conversion.
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
 
-#: ``2024-05-01 14:03``: %-formatting the fields is about twice as fast as isoformat.
-_MINUTES = "%04d-%02d-%02d %02d:%02d"
-
 #: Tag badges by (name, colour): the same few dozen tags fill every page.
 _BADGES: dict[tuple[str, str], str] = {}
 _BADGES_MAX = 4096
@@ -62,19 +59,31 @@ def _formatter(zone: ZoneInfo) -> Callable[[datetime | None], str]:
     if zone.key in _UTC_NAMES:  # stored values are UTC already: format them as they are
 
         def utc(value: datetime | None) -> str:
-            if value is None:
-                return ""
-            return _MINUTES % (value.year, value.month, value.day, value.hour, value.minute)
+            return "" if value is None else _minutes(value)
 
         return utc
 
     def local(value: datetime | None) -> str:
-        if value is None:
-            return ""
-        value = value.astimezone(zone)
-        return _MINUTES % (value.year, value.month, value.day, value.hour, value.minute)
+        return "" if value is None else _minutes(value.astimezone(zone))
 
     return local
+
+
+#: "HH:MM" for each minute of the day, and "YYYY-MM-DD" per day number (bounded):
+#: looking them up is about four times as fast as formatting the fields, which
+#: adds up over three timestamps a row.
+_CLOCK = [f"{hour:02d}:{minute:02d}" for hour in range(24) for minute in range(60)]
+_DAYS: dict[int, str] = {}
+
+
+def _minutes(value: datetime) -> str:
+    ordinal = value.toordinal()
+    day = _DAYS.get(ordinal)
+    if day is None:
+        if len(_DAYS) >= 100_000:
+            _DAYS.clear()
+        day = _DAYS[ordinal] = f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    return f"{day} {_CLOCK[value.hour * 60 + value.minute]}"
 
 
 def _badge(tag: TagRef) -> str:
