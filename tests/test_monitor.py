@@ -9,6 +9,7 @@ import socket as stdlib_socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import aiohttp
 import psutil
@@ -294,6 +295,25 @@ def test_a_full_socket_is_skipped_without_blocking_and_frames_stay_whole():
         assert received == frame + b"after"
 
 
+def run_in_own_loop(make: Any) -> Any:
+    """``asyncio.run(make())`` in a thread of its own: in a full run the browser tests'
+    (sync) Playwright keeps an event loop running in the main thread."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = asyncio.run(make())
+        except BaseException as error:  # re-raised in the test's thread
+            result["error"] = error
+
+    worker = threading.Thread(target=target)
+    worker.start()
+    worker.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def test_real_websocket_clients_get_every_tick_as_direct_frames(app):
     """Clients on real WebSockets (a live server, python-socketio's client) get direct frames."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -319,7 +339,7 @@ def test_real_websocket_clients_get_every_tick_as_direct_frames(app):
         return received
 
     try:
-        received = asyncio.run(watch())
+        received = run_in_own_loop(watch)
     finally:
         server.shutdown()
         server.server_close()
@@ -370,7 +390,7 @@ def test_direct_frames_reach_a_client_that_negotiated_compression(app):
             return ws.compress, messages
 
     try:
-        compress, messages = asyncio.run(watch())
+        compress, messages = run_in_own_loop(watch)
     finally:
         server.shutdown()
         server.server_close()
