@@ -347,7 +347,9 @@ def test_real_websocket_clients_get_every_tick_as_direct_frames(app):
         seqs = [sample["seq"] for sample in samples]
         assert len(seqs) >= 20 and {b - a for a, b in itertools.pairwise(seqs)} == {1}
         assert set(samples[-1]["virtual"]) == set(psutil.virtual_memory()._fields)
-    assert sampler.fanout.direct >= 60 and sampler.fanout.queued == 0
+    # Direct frames are the rule. A socket still busy writing its subscribe answer and
+    # history when a tick comes takes the queued path (by design), at most once a client.
+    assert sampler.fanout.direct >= 60 and sampler.fanout.queued <= len(received)
 
 
 def test_process_scans_fall_half_way_between_memory_ticks(app):
