@@ -197,8 +197,14 @@ def _load(store: Any, ids: list[str]) -> list[Any]:
     if not ids:
         return []
     if isinstance(store, SQLAlchemyJobStore):
-        table = store.jobs_t
-        rows = _rows(store, select(table.c.job_state).where(table.c.id.in_(ids)))
+        built: dict[Any, Any] = store.__dict__.setdefault("_webapp_statements", {})
+        states = built.get("states")
+        if states is None:
+            table = store.jobs_t
+            states = built["states"] = select(table.c.job_state).where(
+                table.c.id.in_(bindparam("ids", expanding=True)))
+        with store.engine.connect() as connection:
+            rows = connection.execute(states, {"ids": ids}).all()
         return [_rebuilt(store, state) for (state,) in rows]
     if isinstance(store, MemoryJobStore):
         return [store._jobs_index[i][0] for i in ids if i in store._jobs_index]

@@ -11,12 +11,14 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm
 from webapp.jobs.describe import JobView, job_views
 from webapp.localtime import relative, short
 from webapp.models import Role
+from webapp.security import csrf_token
 from webapp.services import jobs as job_service
 from webapp.services.errors import DomainError
 from webapp.services.paging import ListQuery
@@ -41,11 +43,13 @@ def index() -> str:
     state = query.filters.get("state", "")
     page = job_service.list_jobs(query.page, query.per_page, query.sort or "next_run", query.desc,
                                  query.search, state)
-    form = ConfirmForm()
-    rows = job_rows(job_views(page.items), can_act(), url_for("jobs.index"), str(form.hidden_tag()),
+    allowed = can_act()
+    csrf_input = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(
+        csrf_token()) if allowed else Markup("")
+    rows = job_rows(job_views(page.items), allowed, url_for("jobs.index"), str(csrf_input),
                     request.full_path.rstrip("?"))
     return render_template("jobs/index.html", rows=rows, page=page, query=query, state=state,
-                           panel=job_service.scheduler_state(), can_act=can_act(), form=form)
+                           panel=job_service.scheduler_state(), can_act=allowed, csrf_input=csrf_input)
 
 
 @bp.get("/status")
