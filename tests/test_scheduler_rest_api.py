@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from tests.conftest import PASSWORD, CSRFClient, app_config
+from tests.test_scheduler import wait_until
 from webapp import create_app
 from webapp.extensions import db
 from webapp.jobs.scheduler import start_scheduler
@@ -36,14 +36,6 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/scheduler/jobs/hello/resume", None),
     ("POST", "/scheduler/jobs/hello/run", None),
 ]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def build_app(tmp_path: Any, start: bool = True, **config: Any) -> Flask:
