@@ -25,6 +25,15 @@ def test_defaults_use_sqlite_in_the_instance_folder(instance):
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 
 
+def test_connections_are_tested_before_use_only_on_database_servers(instance):
+    assert create_app({"TESTING": True}).config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": False}
+    server = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "postgresql://localhost/none"})
+    assert server.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True}
+    options = {"pool_pre_ping": True, "echo": False}
+    chosen = create_app({"TESTING": True, "SQLALCHEMY_ENGINE_OPTIONS": options})
+    assert chosen.config["SQLALCHEMY_ENGINE_OPTIONS"] == options
+
+
 def test_secret_key_is_generated_once_and_kept(instance):
     first = create_app({"TESTING": True}).config["SECRET_KEY"]
     second = create_app({"TESTING": True}).config["SECRET_KEY"]

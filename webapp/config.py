@@ -20,7 +20,8 @@ class DefaultConfig:
     """Defaults for an embedded single-process install."""
 
     # SQLALCHEMY_DATABASE_URI defaults to a SQLite file in the instance folder (see below).
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # pool_pre_ping defaults to on for database servers, off for SQLite (see load_config).
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     SQLALCHEMY_RECORD_QUERIES = False
 
     # Sessions and cookies.
@@ -95,6 +96,10 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         db_path = Path(app.instance_path) / "webapp.sqlite"
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    # A server can drop a pooled connection (restart, idle timeout), so each checkout
+    # tests it first; a SQLite file cannot, and the test would be a query per request.
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"] = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options.setdefault("pool_pre_ping", not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 

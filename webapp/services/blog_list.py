@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,30 +116,34 @@ def list_blogs(query: ListQuery, filters: BlogFilters) -> Page[BlogRow]:
     1. the count: only the filters, no join, no ORDER BY;
     2. the rows: ids picked by an index-only "deferred join" (so page 400 does not
        join 8,000 skipped rows), then only the listed columns, the author's name and
-       the tags packed per row. Plain Core rows, no ORM entities.
+       the tags packed per row. Plain Core rows, no ORM entities. On SQLite the
+       whole page comes back packed as one JSON value (see ``_packed``).
     """
     conditions = _conditions(query.search, filters)
-    count_stmt, rows_stmt = _statements(query, conditions)
     connection = db.session.connection()
+    packed = connection.dialect.name == "sqlite"
+    count_stmt, rows_stmt = _statements(query, conditions, packed)
     total = connection.scalar(count_stmt) or 0
     pages = max(math.ceil(total / query.per_page), 1)
     page_number = min(query.page, pages)
-    rows = connection.execute(
-        rows_stmt, {"page_limit": query.per_page, "page_offset": (page_number - 1) * query.per_page}
-    ).all()
-    return Page(items=[_row(r) for r in rows], total=total, page=page_number, per_page=query.per_page)
+    params = {"page_limit": query.per_page, "page_offset": (page_number - 1) * query.per_page}
+    if packed:
+        items = _unpack(connection.scalar(rows_stmt, params))
+    else:
+        items = [_row(r) for r in connection.execute(rows_stmt, params)]
+    return Page(items=items, total=total, page=page_number, per_page=query.per_page)
 
 
-_UNFILTERED: dict[tuple[str, bool], tuple[Any, Any]] = {}
+_UNFILTERED: dict[tuple[str, bool, bool], tuple[Any, Any]] = {}
 
 
-def _statements(query: ListQuery, conditions: list[ColumnElement[bool]]) -> tuple[Any, Any]:
+def _statements(query: ListQuery, conditions: list[ColumnElement[bool]], packed: bool) -> tuple[Any, Any]:
     """The count and rows statements; limit and offset are bound parameters.
 
     The unfiltered list (the most common request) reuses statements built once per
     sort order, which saves building and cache-keying them on every request.
     """
-    key = (query.sort if query.sort in SORTABLE else "", query.desc)
+    key = (query.sort if query.sort in SORTABLE else "", query.desc, packed)
     if not conditions and key in _UNFILTERED:
         return _UNFILTERED[key]
     order = _order(query)
@@ -149,6 +154,8 @@ def _statements(query: ListQuery, conditions: list[ColumnElement[bool]]) -> tupl
     ids = ids.order_by(*order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
     rows_stmt = (select(*LIST_COLUMNS, TAG_LIST).join(User, User.id == Blog.author_id)
                  .where(Blog.id.in_(ids.scalar_subquery())).order_by(*order))
+    if packed:
+        rows_stmt = _packed(rows_stmt, order)
     if not conditions:
         _UNFILTERED[key] = (count_stmt, rows_stmt)
     return count_stmt, rows_stmt
@@ -157,6 +164,41 @@ def _statements(query: ListQuery, conditions: list[ColumnElement[bool]]) -> tupl
 def _order(query: ListQuery) -> tuple[Any, Any]:
     """ORDER BY for the list: the chosen column (newest first by default), then the id."""
     return order_by(default_sort(query, SORTABLE, "created_at", desc=True), SORTABLE, "created_at", Blog.id)
+
+
+def _packed(rows_stmt: Any, order: Any) -> Any:
+    """The page as one JSON array of rows, each row an array ending with its position.
+
+    Python's sqlite3 releases the GIL around every column of every fetched row.
+    With other requests waiting for it, each release is a thread switch: a page of
+    20 rows of 11 columns cost some 250 switches under a threaded server, which
+    doubled the page's CPU time. Packed, the page is one value: one release. The
+    position is carried along because an aggregate's input order is not guaranteed.
+    """
+    numbered = rows_stmt.add_columns(func.row_number().over(order_by=order).label("position")).subquery()
+    return select(func.json_group_array(func.json_array(*numbered.c)))
+
+
+#: Indexes of the timestamps in a packed row (publish_at, created_at, updated_at).
+_PACKED_TIMES = (4, 5, 6)
+
+
+def _unpack(text: str | None) -> list[BlogRow]:
+    """BlogRows from a packed page: the same values as the rows path gives."""
+    rows = json.loads(text or "[]")
+    rows.sort(key=_position)
+    parse = datetime.fromisoformat
+    items = []
+    for *values, packed, _ in rows:
+        for index in _PACKED_TIMES:  # stored as naive UTC text, as ListTime reads it
+            if values[index] is not None:
+                values[index] = parse(values[index] + "+00:00")
+        items.append(BlogRow(*values, tags=_tags(packed) if packed else []))
+    return items
+
+
+def _position(row: list[Any]) -> int:
+    return row[-1]
 
 
 def _row(row: Any) -> BlogRow:

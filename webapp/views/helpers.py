@@ -20,6 +20,7 @@ from webapp.models import User
 from webapp.services.access import require_role
 from webapp.services.errors import Forbidden, ValidationError
 from webapp.services.filters import MAX_ID, is_id
+from webapp.services.packed import Unpacker, is_packing, packed_select
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,8 +33,13 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-#: Every column of the signed-in user, by id: one plain row, no ORM query machinery.
-_USER_ROW = select(*User.__table__.columns).where(User.__table__.c.id == bindparam("user_id"))
+#: Every column of the signed-in user, by id: one plain row, no ORM query machinery
+#: (packed into one value on SQLite, see services.packed).
+_USER_COLUMNS = tuple(User.__table__.columns)
+_USER_ID = User.__table__.c.id == bindparam("user_id")
+_USER_ROW = select(*_USER_COLUMNS).where(_USER_ID)
+_USER_PACKED = packed_select(_USER_COLUMNS).where(_USER_ID)
+_user_unpacker = Unpacker(_USER_COLUMNS)
 _USER_FIELDS = [(attr.key, attr.columns[0].key) for attr in User.__mapper__.column_attrs]
 
 
@@ -51,8 +57,14 @@ def load_user(session_id: str) -> User | None:
     if session.identity_map.get(session.identity_key(User, int(user_id))) is not None:
         user = session.get(User, int(user_id))  # already in this session: no query
     else:
-        row = session.connection().execute(_USER_ROW, {"user_id": int(user_id)}).first()
-        user = None if row is None else _attach(session, row._mapping)
+        connection = session.connection()
+        if is_packing(connection):
+            values = _user_unpacker(connection.scalar(_USER_PACKED, {"user_id": int(user_id)}),
+                                    connection.dialect)
+        else:
+            row = connection.execute(_USER_ROW, {"user_id": int(user_id)}).first()
+            values = None if row is None else row._mapping
+        user = None if values is None else _attach(session, values)
     if user is None or not user.active or user.session_token != token:
         return None
     return user
