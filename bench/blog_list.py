@@ -22,13 +22,10 @@ import json
 import os
 import random
 import re
-import statistics
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -38,9 +35,10 @@ from bench.common import (
     gunicorn_process,
     instance_env,
     login_cookie,
+    measure_interleaved,
+    ratio_table,
     temporary_instance,
     wrk,
-    wrk_run,
 )
 
 PASSWORD = "bench-password"
@@ -124,23 +122,6 @@ def queries_per_page(instance: Path) -> dict[str, int]:
     return counts
 
 
-Runs = dict[str, list[tuple[float, float]]]
-
-
-def measure(url: str, cookie: str, seconds: int, rounds: int, worker: psutil.Process) -> Runs:
-    """(requests per second, CPU ms per request) of every page in each round."""
-    per_round = max(seconds // rounds, 1)
-    results: Runs = {name: [] for name in PAGES}
-    for _ in range(rounds):
-        for name, path in PAGES.items():
-            before = worker.cpu_times()
-            rate, requests = wrk_run(url + path, cookie, per_round)
-            after = worker.cpu_times()
-            cpu = (after.user - before.user) + (after.system - before.system)
-            results[name].append((rate, cpu * 1000 / max(requests, 1)))
-    return results
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="wrk duration per URL, over all rounds")
@@ -154,24 +135,12 @@ def main() -> None:
             cookie = login_cookie(url, "user000", PASSWORD)
             for path in PAGES.values():  # warm up: templates compiled, caches filled
                 wrk(url + path, cookie, 1)
-            results = measure(url, cookie, args.seconds, max(args.rounds, 1), worker)
-    hello = results["hello (/healthz)"]
-    rates = {name: statistics.median(r for r, _ in runs) for name, runs in results.items()}
-    ratios = {name: sorted(r / h for (r, _), (h, _) in zip(runs, hello, strict=True))
-              for name, runs in results.items()}
-    cpu = {name: statistics.median(c for _, c in runs) for name, runs in results.items()}
-    print(f"\n{'page':<24}{'req/s':>8}{'vs hello':>10}{'(range)':>17}{'CPU ms/req':>12}{'CPU vs hello':>14}"
-          f"{'queries':>9}")
-    for name, rate in rates.items():
-        spread = f"{ratios[name][0]:.1%}-{ratios[name][-1]:.1%}"
-        print(f"{name:<24}{rate:>8.0f}{statistics.median(ratios[name]):>10.1%}{spread:>17}"
-              f"{cpu[name]:>12.2f}{cpu['hello (/healthz)'] / cpu[name]:>14.1%}{queries[name]:>9}")
-    ratio = statistics.median(ratios["blog list, page 1"])
+            results = measure_interleaved(url, cookie, PAGES, args.seconds, max(args.rounds, 1), worker)
+    table = ratio_table(results, "hello (/healthz)", {"queries": queries})  # type: ignore[dict-item]
+    ratio = table["ratio_median"]["blog list, page 1"]  # type: ignore[index]
     verdict = "met" if ratio >= 0.25 else "NOT met"
     print(f"\nTarget: blog list page 1 at >= 25% of the hello route: {ratio:.1%} ({verdict})")
-    print(json.dumps({"rates": rates, "queries": queries, "blog_list_ratio": round(ratio, 4),
-                      "ratios": {name: [round(r, 4) for r in values] for name, values in ratios.items()},
-                      "cpu_ms_per_request": {name: round(value, 3) for name, value in cpu.items()}}))
+    print(json.dumps({**table, "queries": queries, "blog_list_ratio": ratio}))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -124,3 +126,45 @@ def wrk_run(url: str, cookie: str | None, seconds: int, connections: int = 8) ->
         raise RuntimeError(f"{url} answered with errors:\n{output}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     return rate, int(re.search(r"(\d+) requests in", output).group(1))
+
+
+#: Per page: one (requests per second, server CPU ms per request) pair per round.
+Runs = dict[str, list[tuple[float, float]]]
+
+
+def measure_interleaved(url: str, cookie: str, pages: dict[str, str], seconds: int, rounds: int,
+                        worker: psutil.Process) -> Runs:
+    """Every page in turn, round after round, so that work that comes and goes on a
+    shared machine falls on all of them alike; ``seconds`` per page over all rounds."""
+    per_round = max(seconds // rounds, 1)
+    results: Runs = {name: [] for name in pages}
+    for _ in range(rounds):
+        for name, path in pages.items():
+            before = worker.cpu_times()
+            rate, requests = wrk_run(url + path, cookie, per_round)
+            after = worker.cpu_times()
+            cpu = (after.user - before.user) + (after.system - before.system)
+            results[name].append((rate, cpu * 1000 / max(requests, 1)))
+    return results
+
+
+def ratio_table(results: Runs, hello: str,
+                extra: dict[str, dict[str, object]] | None = None) -> dict[str, Any]:
+    """Print rates, ratios to ``hello`` (median of the per-round ratios, with their range)
+    and CPU per request; return them for the JSON line."""
+    first = results[hello]
+    rates = {name: statistics.median(r for r, _ in runs) for name, runs in results.items()}
+    ratios = {name: sorted(r / h for (r, _), (h, _) in zip(runs, first, strict=True))
+              for name, runs in results.items()}
+    cpu = {name: statistics.median(c for _, c in runs) for name, runs in results.items()}
+    columns = list((extra or {}).keys())
+    print(f"\n{'page':<24}{'req/s':>8}{'vs hello':>10}{'(range)':>17}{'CPU ms/req':>12}{'CPU vs hello':>14}"
+          + "".join(f"{c:>9}" for c in columns))
+    for name, rate in rates.items():
+        spread = f"{ratios[name][0]:.1%}-{ratios[name][-1]:.1%}"
+        print(f"{name:<24}{rate:>8.0f}{statistics.median(ratios[name]):>10.1%}{spread:>17}"
+              f"{cpu[name]:>12.2f}{cpu[hello] / cpu[name]:>14.1%}"
+              + "".join(f"{extra[c][name]!s:>9}" for c in columns))  # type: ignore[index]
+    return {"rates": rates, "ratio_median": {n: round(statistics.median(v), 4) for n, v in ratios.items()},
+            "ratios": {n: [round(r, 4) for r in v] for n, v in ratios.items()},
+            "cpu_ms_per_request": {n: round(v, 3) for n, v in cpu.items()}}

@@ -1,7 +1,7 @@
 """Scheduler benchmark: how late jobs start, and the job list's throughput.
 
     make bench-scheduler     (or: .venv/bin/python bench/scheduler.py [--jobs 100] [--seconds 30]
-                              [--part all|lateness|list] [--wrk-seconds 10])
+                              [--part all|lateness|list] [--wrk-seconds 10] [--rounds 5])
 
 Part A, lateness. On a fresh SQLite app database with the console's default
 scheduler setup (the persistent SQLAlchemy job store on the app database, the run
@@ -18,8 +18,10 @@ the persistent store, from ``job_runs.started_at``).
 Part B, the job list. 1,000 jobs in the persistent store (interval, cron and date
 triggers, some paused, 5,000 recorded runs), served with gunicorn (one process,
 100 threads) as in bench/blog_list.py. wrk measures /healthz (the bare hello route)
-and the job list's pages 1, 20 and 50, signed in as an admin; each rate is also a
-ratio to the hello route.
+and the job list's pages 1, 20 and 50, signed in as an admin, in interleaved rounds
+(hello, page 1, ..., hello, page 1, ...); each rate is also a ratio to the hello
+route (the median of the rounds' ratios, with their range), and the server's CPU
+time per request is shown beside it.
 
 Targets: lateness p99 under 50 ms on the persistent store; the job list at 20% or
 more of the hello route.
@@ -42,7 +44,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BIN, ROOT, gunicorn, instance_env, login_cookie, temporary_instance, wrk
+from bench.common import (
+    BIN,
+    ROOT,
+    Runs,
+    gunicorn_process,
+    instance_env,
+    login_cookie,
+    measure_interleaved,
+    ratio_table,
+    temporary_instance,
+    wrk,
+)
 
 PASSWORD = "bench-password"
 PAGES = {
@@ -205,15 +218,16 @@ def build_jobs(instance: Path, count: int) -> None:
         db.engine.dispose()
 
 
-def measure_job_list(jobs: int, seconds: int) -> dict[str, float]:
-    """Requests per second of the hello route and the job list pages, side by side."""
+def measure_job_list(jobs: int, seconds: int, rounds: int) -> Runs:
+    """Rates and CPU per request of the hello route and the job list pages, in
+    interleaved rounds (see bench/common.py)."""
     with temporary_instance() as instance:
         build_jobs(instance, jobs)
-        with gunicorn(instance) as url:
+        with gunicorn_process("webapp:create_app()", instance_env(instance), 100) as (url, worker):
             cookie = login_cookie(url, "admin", PASSWORD)
             for path in PAGES.values():  # warm up: templates compiled, caches filled
                 wrk(url + path, cookie, 1)
-            return {name: wrk(url + path, cookie, seconds) for name, path in PAGES.items()}
+            return measure_interleaved(url, cookie, PAGES, seconds, rounds, worker)
 
 
 # -- the report ----------------------------------------------------------------------
@@ -228,6 +242,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30, help="how long part A runs per store")
     parser.add_argument("--list-jobs", type=int, default=1000, help="jobs in part B")
     parser.add_argument("--wrk-seconds", type=int, default=10, help="wrk duration per URL in part B")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds of part B")
     parser.add_argument("--part", choices=("all", "lateness", "list"), default="all")
     parser.add_argument("--lateness-run", choices=tuple(STORES), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -253,14 +268,10 @@ def main() -> None:
               f"{ms(persistent['p99'])} ms ({'met' if ok else 'NOT met'})\n")
     if args.part in ("all", "list"):
         print(f"Part B: job list with {args.list_jobs} jobs, gunicorn + wrk ...", flush=True)
-        rates = measure_job_list(args.list_jobs, args.wrk_seconds)
-        result["rates"] = rates
-        hello = rates["hello (/healthz)"]
-        print(f"\n{'page':<22}{'req/s':>10}{'vs hello':>10}")
-        for name, rate in rates.items():
-            print(f"{name:<22}{rate:>10.0f}{rate / hello:>10.1%}")
-        ratio = rates["job list, page 1"] / hello
-        result["job_list_ratio"] = round(ratio, 4)
+        table = ratio_table(measure_job_list(args.list_jobs, args.wrk_seconds, max(args.rounds, 1)),
+                            "hello (/healthz)")
+        result.update(table)
+        ratio = result["job_list_ratio"] = table["ratio_median"]["job list, page 1"]
         print(f"\nTarget: job list page 1 at >= {LIST_TARGET:.0%} of the hello route: {ratio:.1%} "
               f"({'met' if ratio >= LIST_TARGET else 'NOT met'})")
     print(json.dumps(result))

@@ -18,6 +18,7 @@ from webapp.extensions import db
 from webapp.i18n import request_translations
 from webapp.jobs import registry
 from webapp.models import JobRun
+from webapp.services.packed import is_packing, packed_rows, unpack_rows
 
 UNITS = (("weeks", 7 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60), ("seconds", 1))
 
@@ -75,12 +76,24 @@ def _every(unit: str, count: int) -> str:
 
 
 @cache
-def _last_runs() -> Any:
-    """The newest run of each job in ``:ids`` (built once: building it cost more than running it)."""
+def _last_runs(packed: bool) -> Any:
+    """The newest run of each job in ``:ids`` (built once: building it cost more than running it);
+    ``packed``: as one value (for SQLite, see services.packed)."""
     latest = (select(JobRun.job_id, func.max(JobRun.scheduled_at).label("at"))
               .where(JobRun.job_id.in_(bindparam("ids", expanding=True))).group_by(JobRun.job_id).subquery())
     newest = (JobRun.job_id == latest.c.job_id) & (JobRun.scheduled_at == latest.c.at)
-    return select(JobRun.job_id, JobRun.status, JobRun.duration_ms).join(latest, newest)
+    runs = select(JobRun.job_id, JobRun.status, JobRun.duration_ms).join(latest, newest)
+    return packed_rows(runs) if packed else runs
+
+
+def last_runs(ids: list[str]) -> dict[str, tuple[str, float | None]]:
+    """{job id: (status, duration in ms)} of the newest recorded run of each of ``ids``."""
+    connection = db.session.connection()
+    if is_packing(connection):
+        rows = unpack_rows(connection.scalar(_last_runs(True), {"ids": ids}))
+    else:
+        rows = connection.execute(_last_runs(False), {"ids": ids}).all()
+    return {job_id: (status, duration) for job_id, status, duration in rows}
 
 
 def _label(text: Any) -> str:
@@ -95,19 +108,19 @@ def job_views(jobs: list[Any]) -> list[JobView]:
     if not jobs:
         return []
     ids = [job.id for job in jobs]
-    last_runs = {row.job_id: row for row in db.session.execute(_last_runs(), {"ids": ids})}
+    last_by_id = last_runs(ids)
     views = []
     titles = {task.name: _label(task.title) for task in registry.all_tasks()}
     for job in jobs:
         task_name = job.args[0] if job.args else "?"
         title = titles.get(task_name) or _("(not a registered task)")  # one written behind our back
-        last = last_runs.get(job.id)
+        last = last_by_id.get(job.id)
         views.append(JobView(
             id=job.id, name=job.name, task=task_name, task_title=title, kwargs=dict(job.kwargs),
             trigger=trigger_in_words(job.trigger), next_run=getattr(job, "next_run_time", None),
             paused=getattr(job, "next_run_time", None) is None, executor=job.executor,
             store=getattr(job, "_jobstore_alias", "") or "",
-            last_status=last.status if last else None,
-            last_duration_ms=last.duration_ms if last else None,
+            last_status=last[0] if last else None,
+            last_duration_ms=last[1] if last else None,
         ))
     return views

@@ -19,6 +19,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import STATE_STOPPED
 from sqlalchemy import Integer, bindparam, func, select
 
+from webapp.services.packed import packed_rows, unpack_rows
 from webapp.services.paging import Page
 
 
@@ -138,10 +139,19 @@ def _sql_first_keys(alias: str, store: SQLAlchemyJobStore, wanted: JobFilter,
     values = {"pattern": f"%{escaped}%", "limit": limit}
     with store.engine.connect() as connection:
         count = connection.execute(count_of, values).scalar_one()
-        rows = list(connection.execute(first, values))
+        rows = _key_rows(connection, first, values)
         if then is not None and len(rows) < limit:
-            rows += connection.execute(then, {**values, "limit": limit - len(rows)})
+            rows += _key_rows(connection, then, {**values, "limit": limit - len(rows)})
     return [JobKey(key_id, next_run, alias) for key_id, next_run in rows], count
+
+
+def _key_rows(connection: Any, statement: Any, values: dict[str, Any]) -> list[Any]:
+    """(id, next run) rows; on SQLite one packed value (see services.packed: a deep
+    page's keys cost a thread switch per column). The caller sorts them."""
+    if connection.dialect.name != "sqlite":
+        return list(connection.execute(statement, values))
+    return [(key_id, None if when is None else float(when))
+            for key_id, when in unpack_rows(connection.scalar(statement, values))]
 
 
 def _statements(store: SQLAlchemyJobStore, wanted: JobFilter) -> tuple[Any, Any, Any]:
@@ -170,6 +180,10 @@ def _statements(store: SQLAlchemyJobStore, wanted: JobFilter) -> tuple[Any, Any,
         first = keys_of.where(when.isnot(None)).order_by(when.desc() if wanted.desc else when, by_id)
         then = keys_of.where(when.is_(None)).order_by(by_id)
         built[shape] = (count_of, first.limit(limit), then.limit(limit))
+    if store.engine.dialect.name == "sqlite":
+        count_of, first, then = built[shape]
+        built[shape] = (count_of, packed_rows(first, reals=(1,)),
+                        None if then is None else packed_rows(then, reals=(1,)))
     return built[shape]
 
 
@@ -198,12 +212,17 @@ def _load(store: Any, ids: list[str]) -> list[Any]:
         return []
     if isinstance(store, SQLAlchemyJobStore):
         built: dict[Any, Any] = store.__dict__.setdefault("_webapp_statements", {})
+        packed = store.engine.dialect.name == "sqlite"  # one value, see services.packed
         states = built.get("states")
         if states is None:
             table = store.jobs_t
-            states = built["states"] = select(table.c.job_state).where(
-                table.c.id.in_(bindparam("ids", expanding=True)))
+            state = func.hex(table.c.job_state) if packed else table.c.job_state
+            states = select(state).where(table.c.id.in_(bindparam("ids", expanding=True)))
+            states = built["states"] = packed_rows(states) if packed else states
         with store.engine.connect() as connection:
+            if packed:
+                return [_rebuilt(store, text, bytes.fromhex)
+                        for (text,) in unpack_rows(connection.scalar(states, {"ids": ids}))]
             rows = connection.execute(states, {"ids": ids}).all()
         return [_rebuilt(store, state) for (state,) in rows]
     if isinstance(store, MemoryJobStore):
@@ -217,19 +236,20 @@ def _load(store: Any, ids: list[str]) -> list[Any]:
 _REBUILT_MAX = 4096
 
 
-def _rebuilt(store: Any, state: bytes) -> Any:
-    """The job stored as ``state``, rebuilt once per store and state.
+def _rebuilt(store: Any, state: bytes | str, decode: Any = None) -> Any:
+    """The job stored as ``state`` (``decode`` turns it into the pickle), rebuilt once
+    per store and state.
 
     Keyed by the stored state itself, so a changed job is a new key: list pages show
     the same jobs over and over, and unpickling was their largest cost. The objects
     are only read (the screens change jobs through the scheduler).
     """
-    cache: dict[bytes, Any] = store.__dict__.setdefault("_webapp_rebuilt", {})
+    cache: dict[bytes | str, Any] = store.__dict__.setdefault("_webapp_rebuilt", {})
     job = cache.get(state)
     if job is None:
         if len(cache) >= _REBUILT_MAX:
             cache.clear()
-        job = cache[state] = store._reconstitute_job(state)
+        job = cache[state] = store._reconstitute_job(decode(state) if decode else state)
     return job
 
 

@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, func, select
+from sqlalchemy import Column, case, func, select
 from sqlalchemy.engine import Connection, Dialect
 
 
@@ -46,3 +46,24 @@ class Unpacker:
                 (column.key, column.type._cached_result_processor(dialect, None)) for column in self.columns]
         return {key: value if process is None or value is None else process(value)
                 for (key, process), value in zip(fields, json.loads(text), strict=True)}
+
+
+def packed_rows(statement: Any, reals: Sequence[int] = ()) -> Any:
+    """All of ``statement``'s rows as one JSON array of arrays, in no particular order.
+
+    JSON keeps only 15 significant digits of a REAL: the columns at the positions
+    in ``reals`` come as exact text instead (``float()`` reads them back).
+    """
+    rows = statement.subquery()
+    columns = [exact_real(column) if index in reals else column for index, column in enumerate(rows.c)]
+    return select(func.json_group_array(func.json_array(*columns)))
+
+
+def unpack_rows(text: str | None) -> list[list[Any]]:
+    """The rows of a ``packed_rows`` value."""
+    return json.loads(text) if text else []
+
+
+def exact_real(column: Any) -> Any:
+    """A REAL as text that reads back as the same float (``float(text)``), NULL as NULL."""
+    return case((column.is_(None), None), else_=func.printf("%!.17g", column))
