@@ -31,26 +31,28 @@ def from_local(naive: datetime) -> datetime:
     return naive.replace(tzinfo=display_zone()).astimezone(UTC)
 
 
-def short(value: datetime | None) -> str:
-    """``2024-05-01 14:03`` in the display time zone (cheap enough for every list cell)."""
+def short(value: datetime | None, zone: ZoneInfo | None = None) -> str:
+    """``2024-05-01 14:03`` in the display time zone (cheap enough for every list cell;
+    a list passes ``zone``, looked up once)."""
     if value is None:
         return ""
-    return value.astimezone(display_zone()).replace(tzinfo=None).isoformat(" ", "minutes")
+    return value.astimezone(zone or display_zone()).replace(tzinfo=None).isoformat(" ", "minutes")
 
 
 
-def relative(value: datetime, now: datetime | None = None) -> str:
+def relative(value: datetime, now: datetime | None = None, locale: str | None = None) -> str:
     """``in 5 minutes`` / ``3 hours ago``, exactly as Babel's ``format_timedelta`` words it.
 
     Babel picks a unit and rounds the count, then formats, which is the costly part;
     its words depend only on (locale, unit, count, direction), so they are cached by that.
+    A list passes ``now`` and ``locale`` (``locale_name()``), looked up once.
     """
     seconds = (value - (now or datetime.now(UTC))).total_seconds()
     for unit, size in _UNITS:
         amount = abs(seconds) / size
         if amount >= 0.85 or unit == "second":  # Babel's default threshold; granularity: second
             count = max(1, round(amount)) if unit == "second" and amount > 0 else round(amount)
-            key = (_locale_name(), unit, count, seconds >= 0)
+            key = (locale or locale_name(), unit, count, seconds >= 0)
             words = _RELATIVE.get(key)
             if words is None:
                 if len(_RELATIVE) > 4096:
@@ -66,7 +68,7 @@ _UNITS = (("year", 3600 * 24 * 365), ("month", 3600 * 24 * 30), ("week", 3600 * 
 _RELATIVE: dict[tuple[str, str, int, bool], str] = {}
 
 
-def _locale_name() -> str:
+def locale_name() -> str:
     """This request's locale (looked up once per request)."""
     if not has_request_context():
         return str(get_locale() or "en")

@@ -60,13 +60,14 @@ class JobFilter:
 def page_of_jobs(scheduler: Any, wanted: JobFilter, page: int, per_page: int) -> Page[Any]:
     """The jobs on ``page`` (past the end: the last page), rebuilt, and the total."""
     page = max(page, 1)
-    keys, total = _first_keys(scheduler, wanted, page * per_page)
+    states: dict[tuple[str, str], str] = {}
+    keys, total = _first_keys(scheduler, wanted, page * per_page, per_page, states)
     pages = max((total + per_page - 1) // per_page, 1)
     if page > pages:
         page = pages
-        keys, total = _first_keys(scheduler, wanted, page * per_page)
+        keys, total = _first_keys(scheduler, wanted, page * per_page, per_page, states)
     on_page = keys[(page - 1) * per_page: page * per_page]
-    return Page(items=load_jobs(scheduler, on_page), total=total, page=page, per_page=per_page)
+    return Page(items=load_jobs(scheduler, on_page, states), total=total, page=page, per_page=per_page)
 
 
 def keys_for_ids(scheduler: Any, ids: Iterable[str]) -> list[JobKey]:
@@ -86,8 +87,10 @@ def keys_for_ids(scheduler: Any, ids: Iterable[str]) -> list[JobKey]:
     return found
 
 
-def load_jobs(scheduler: Any, keys: Iterable[JobKey]) -> list[Any]:
-    """The jobs named by ``keys``, in that order (a job removed meanwhile is left out)."""
+def load_jobs(scheduler: Any, keys: Iterable[JobKey],
+              states: dict[tuple[str, str], str] | None = None) -> list[Any]:
+    """The jobs named by ``keys``, in that order (a job removed meanwhile is left out);
+    ``states``: {(store, id): hex of the pickled state} already read (SQLite stores)."""
     keys = list(keys)
     engine = _engine(scheduler)
     if engine.state == STATE_STOPPED:
@@ -95,10 +98,15 @@ def load_jobs(scheduler: Any, keys: Iterable[JobKey]) -> list[Any]:
         return [pending[k.id] for k in keys if k.id in pending]
     stores = dict(_stores(engine))
     found: dict[tuple[str, str], Any] = {}
-    for alias in {k.store for k in keys}:
+    states = states or {}
+    for key in keys:
+        state = states.get((key.store, key.id))
+        if state is not None and key.store in stores:
+            found[(key.store, key.id)] = _rebuilt(stores[key.store], state, bytes.fromhex)
+    for alias in {k.store for k in keys if (k.store, k.id) not in found}:
         store = stores.get(alias)
         if store is not None:
-            ids = [k.id for k in keys if k.store == alias]
+            ids = [k.id for k in keys if k.store == alias and (alias, k.id) not in found]
             found.update(((alias, job.id), job) for job in _load(store, ids))
     return [found[(k.store, k.id)] for k in keys if (k.store, k.id) in found]
 
@@ -112,8 +120,13 @@ def _stores(engine: Any) -> list[tuple[str, Any]]:
         return list(engine._jobstores.items())
 
 
-def _first_keys(scheduler: Any, wanted: JobFilter, limit: int) -> tuple[list[JobKey], int]:
-    """The first ``limit`` keys in list order over every store, and how many match in all."""
+def _first_keys(scheduler: Any, wanted: JobFilter, limit: int, per_page: int = 0,
+                states: dict[tuple[str, str], str] | None = None) -> tuple[list[JobKey], int]:
+    """The first ``limit`` keys in list order over every store, and how many match in all.
+
+    SQLite stores also put into ``states`` the states of their own last ``per_page``
+    of those keys: with one store holding the jobs, that is the page.
+    """
     engine = _engine(scheduler)
     if engine.state == STATE_STOPPED:  # never started here (a host outside the allowed hosts)
         keys = [k for k in _pending_keys(engine) if wanted.keeps(k)]
@@ -121,7 +134,7 @@ def _first_keys(scheduler: Any, wanted: JobFilter, limit: int) -> tuple[list[Job
     keys, total = [], 0
     for alias, store in _stores(engine):
         if isinstance(store, SQLAlchemyJobStore):
-            top, count = _sql_first_keys(alias, store, wanted, limit)
+            top, count = _sql_first_keys(alias, store, wanted, limit, per_page, states)
         else:
             matching = [k for k in _all_keys(alias, store) if wanted.keeps(k)]
             top, count = wanted.order(matching)[:limit], len(matching)
@@ -130,28 +143,67 @@ def _first_keys(scheduler: Any, wanted: JobFilter, limit: int) -> tuple[list[Job
     return wanted.order(keys)[:limit], total
 
 
-def _sql_first_keys(alias: str, store: SQLAlchemyJobStore, wanted: JobFilter,
-                    limit: int) -> tuple[list[JobKey], int]:
+def _sql_first_keys(alias: str, store: SQLAlchemyJobStore, wanted: JobFilter, limit: int,
+                    per_page: int = 0, states: dict[tuple[str, str], str] | None = None,
+                    ) -> tuple[list[JobKey], int]:
     """By next run: the scheduled jobs in next-run order (APScheduler's index on
     ``next_run_time`` serves it), then the paused ones by id, only as many as needed."""
     count_of, first, then = _statements(store, wanted)
     escaped = wanted.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    values = {"pattern": f"%{escaped}%", "limit": limit}
+    skip = max(limit - per_page, 0)
+    values = {"pattern": f"%{escaped}%", "limit": limit, "skip": skip, "page_size": limit - skip}
     with store.engine.connect() as connection:
-        count = connection.execute(count_of, values).scalar_one()
-        rows = _key_rows(connection, first, values)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # count, keys and states at once: see _packed_page
+            count, packed, page_states = connection.execute(_packed_page(store, wanted), values).one()
+            rows = _unpacked_keys(packed)
+            if states is not None:
+                states.update(((alias, job_id), state) for job_id, state in unpack_rows(page_states))
+        else:
+            count = connection.execute(count_of, values).scalar_one()
+            rows = list(connection.execute(first, values))
         if then is not None and len(rows) < limit:
-            rows += _key_rows(connection, then, {**values, "limit": limit - len(rows)})
+            rest = {**values, "limit": limit - len(rows)}
+            if sqlite:
+                rows += _unpacked_keys(connection.scalar(_packed_rest(store, wanted, then), rest))
+            else:
+                rows += connection.execute(then, rest)
     return [JobKey(key_id, next_run, alias) for key_id, next_run in rows], count
 
 
-def _key_rows(connection: Any, statement: Any, values: dict[str, Any]) -> list[Any]:
-    """(id, next run) rows; on SQLite one packed value (see services.packed: a deep
-    page's keys cost a thread switch per column). The caller sorts them."""
-    if connection.dialect.name != "sqlite":
-        return list(connection.execute(statement, values))
-    return [(key_id, None if when is None else float(when))
-            for key_id, when in unpack_rows(connection.scalar(statement, values))]
+def _unpacked_keys(text: str | None) -> list[tuple[str, float | None]]:
+    return [(key_id, None if when is None else float(when)) for key_id, when in unpack_rows(text)]
+
+
+def _packed_page(store: SQLAlchemyJobStore, wanted: JobFilter) -> Any:
+    """One statement, one row on SQLite: the count, the first ``:limit`` keys, and the
+    hex states of the ``:page_size`` keys past ``:skip`` (each packed: see services.packed).
+
+    Three queries, each with its connection, cost more than what they read. Next-run
+    times come as exact text, since JSON keeps only 15 digits of a REAL.
+    """
+    shape = ("packed", bool(wanted.search), wanted.state, wanted.sort, wanted.desc)
+    built: dict[Any, Any] = store.__dict__.setdefault("_webapp_statements", {})
+    if shape not in built:
+        count_of, first, _then = _statements(store, wanted)
+        table = store.jobs_t
+        # The page's ids first, then their states: hex() in the ordered query would run
+        # for every row the sort sees, not just the page.
+        ids = (first.with_only_columns(table.c.id).limit(bindparam("page_size", type_=Integer))
+               .offset(bindparam("skip", type_=Integer)).scalar_subquery())
+        page = select(table.c.id, func.hex(table.c.job_state)).where(table.c.id.in_(ids))
+        built[shape] = select(count_of.scalar_subquery(), packed_rows(first, reals=(1,)).scalar_subquery(),
+                              packed_rows(page).scalar_subquery())
+    return built[shape]
+
+
+def _packed_rest(store: SQLAlchemyJobStore, wanted: JobFilter, then: Any) -> Any:
+    """The paused jobs' keys after the scheduled ones, packed (SQLite)."""
+    shape = ("packed rest", bool(wanted.search), wanted.state, wanted.desc)
+    built: dict[Any, Any] = store.__dict__.setdefault("_webapp_statements", {})
+    if shape not in built:
+        built[shape] = packed_rows(then, reals=(1,))
+    return built[shape]
 
 
 def _statements(store: SQLAlchemyJobStore, wanted: JobFilter) -> tuple[Any, Any, Any]:
@@ -180,10 +232,6 @@ def _statements(store: SQLAlchemyJobStore, wanted: JobFilter) -> tuple[Any, Any,
         first = keys_of.where(when.isnot(None)).order_by(when.desc() if wanted.desc else when, by_id)
         then = keys_of.where(when.is_(None)).order_by(by_id)
         built[shape] = (count_of, first.limit(limit), then.limit(limit))
-    if store.engine.dialect.name == "sqlite":
-        count_of, first, then = built[shape]
-        built[shape] = (count_of, packed_rows(first, reals=(1,)),
-                        None if then is None else packed_rows(then, reals=(1,)))
     return built[shape]
 
 

@@ -1,8 +1,10 @@
 """The rows of the job list, rendered in Python.
 
 A Jinja loop with three small forms per row (each rendering its CSRF field) and a
-``url_for`` per link cost about 2 ms per row. Here the CSRF input and the URL prefix
-are built once per page and every value is escaped with ``html.escape``;
+``url_for`` per link cost about 2 ms per row. Here the CSRF input, the URL prefix,
+the clock, the time zone and the locale are looked up once per page, and every
+value is escaped with ``html.escape`` (values that repeat down the list, such as
+the executor, once);
 ``tests/test_job_screens.py`` checks that names, ids and parameters cannot inject
 markup. The surrounding page stays in ``templates/jobs/index.html``.
 """
@@ -10,6 +12,7 @@ markup. The surrounding page stays in ``templates/jobs/index.html``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from html import escape
 from urllib.parse import quote
 
@@ -17,7 +20,7 @@ from markupsafe import Markup
 
 from webapp.i18n import request_translations
 from webapp.jobs.describe import JobView
-from webapp.localtime import relative, short
+from webapp.localtime import display_zone, locale_name, relative, short
 
 STATUS_COLOURS = {"succeeded": "success", "failed": "danger", "missed": "warning", "skipped": "secondary"}
 
@@ -30,18 +33,27 @@ def job_rows(jobs: Iterable[JobView], can_act: bool, url_base: str, csrf_input: 
     labels = {"pause": escape(_("Pause")), "resume": escape(_("Resume")), "run": escape(_("Run now")),
               "edit": escape(_("Edit")), "delete": escape(_("Delete"))}
     next_field = f'<input type="hidden" name="next" value="{escape(back)}">'
+    now, zone, locale = datetime.now(UTC), display_zone(), locale_name()
+    repeated: dict[str, str] = {}  # escaped once: titles, triggers, executors, stores
+
+    def once(text: str) -> str:
+        escaped = repeated.get(text)
+        if escaped is None:
+            escaped = repeated[text] = escape(text)
+        return escaped
+
     parts: list[str] = []
     for job in jobs:
         url = escape(url_base + quote(job.id, safe=""))
         kwargs = ", ".join(f"{name}={value}" for name, value in job.kwargs.items())
         if job.next_run is not None:
-            next_run = (f'<span data-part="relative">{escape(relative(job.next_run))}</span><br>'
+            next_run = (f'<span data-part="relative">{once(relative(job.next_run, now, locale))}</span><br>'
                         f'<span class="small text-body-secondary" data-part="absolute">'
-                        f'{short(job.next_run)}</span>')
+                        f'{short(job.next_run, zone)}</span>')
         else:
             next_run = "—"
         if job.last_status:
-            status = escape(job.last_status)
+            status = once(job.last_status)
             last = (f'<span class="badge text-bg-{STATUS_COLOURS.get(job.last_status, "info")}" '
                     f'data-status="{status}">{status}</span>')
             if job.last_duration_ms is not None:
@@ -61,12 +73,12 @@ def job_rows(jobs: Iterable[JobView], can_act: bool, url_base: str, csrf_input: 
             f'<tr data-testid="job-row" data-job-id="{escape(job.id)}">'
             f'<td><a href="{url}"><strong>{escape(job.name)}</strong></a><br>'
             f'<code class="small">{escape(job.id)}</code></td>'
-            f'<td>{escape(job.task_title)}<br>'
-            f'<code class="small">{escape(job.task)}({escape(kwargs)})</code></td>'
-            f'<td><code>{escape(job.trigger)}</code></td>'
+            f'<td>{once(job.task_title)}<br>'
+            f'<code class="small">{once(job.task)}({escape(kwargs)})</code></td>'
+            f'<td><code>{once(job.trigger)}</code></td>'
             f'<td data-cell="next_run">{next_run}</td>'
             f'<td data-cell="state">{paused_badge if job.paused else scheduled_badge}</td>'
             f'<td data-cell="last_run">{last}</td>'
-            f'<td class="small">{escape(job.executor)} / {escape(job.store)}</td>{actions}</tr>\n'
+            f'<td class="small">{once(job.executor)} / {once(job.store)}</td>{actions}</tr>\n'
         )
     return Markup("".join(parts))  # every interpolated value above is escaped
