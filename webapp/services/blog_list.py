@@ -116,21 +116,28 @@ def list_blogs(query: ListQuery, filters: BlogFilters) -> Page[BlogRow]:
     1. the count: only the filters, no join, no ORDER BY;
     2. the rows: ids picked by an index-only "deferred join" (so page 400 does not
        join 8,000 skipped rows), then only the listed columns, the author's name and
-       the tags packed per row. Plain Core rows, no ORM entities. On SQLite the
-       whole page comes back packed as one JSON value (see ``_packed``).
+       the tags packed per row. Plain Core rows, no ORM entities.
+
+    On SQLite both are one statement, and the page comes back packed as one JSON
+    value (see ``_packed``). A page past the end is the last page (one more query).
     """
     conditions = _conditions(query.search, filters)
     connection = db.session.connection()
     packed = connection.dialect.name == "sqlite"
     count_stmt, rows_stmt = _statements(query, conditions, packed)
-    total = connection.scalar(count_stmt) or 0
-    pages = max(math.ceil(total / query.per_page), 1)
-    page_number = min(query.page, pages)
-    params = {"page_limit": query.per_page, "page_offset": (page_number - 1) * query.per_page}
+
+    def params(page_number: int) -> dict[str, int]:
+        return {"page_limit": query.per_page, "page_offset": (page_number - 1) * query.per_page}
+
     if packed:
-        items = _unpack(connection.scalar(rows_stmt, params))
-    else:
-        items = [_row(r) for r in connection.execute(rows_stmt, params)]
+        total, text = connection.execute(rows_stmt, params(query.page)).one()
+        page_number = min(query.page, max(math.ceil(total / query.per_page), 1))
+        if page_number != query.page:
+            total, text = connection.execute(rows_stmt, params(page_number)).one()
+        return Page(items=_unpack(text), total=total, page=page_number, per_page=query.per_page)
+    total = connection.scalar(count_stmt) or 0
+    page_number = min(query.page, max(math.ceil(total / query.per_page), 1))
+    items = [_row(r) for r in connection.execute(rows_stmt, params(page_number))]
     return Page(items=items, total=total, page=page_number, per_page=query.per_page)
 
 
@@ -154,8 +161,8 @@ def _statements(query: ListQuery, conditions: list[ColumnElement[bool]], packed:
     ids = ids.order_by(*order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
     rows_stmt = (select(*LIST_COLUMNS, TAG_LIST).join(User, User.id == Blog.author_id)
                  .where(Blog.id.in_(ids.scalar_subquery())).order_by(*order))
-    if packed:
-        rows_stmt = _packed(rows_stmt, order)
+    if packed:  # (count, page): one statement, one row
+        rows_stmt = select(count_stmt.scalar_subquery(), _packed(rows_stmt, order).scalar_subquery())
     if not conditions:
         _UNFILTERED[key] = (count_stmt, rows_stmt)
     return count_stmt, rows_stmt
