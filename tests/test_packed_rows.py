@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.conftest import Auth
 from webapp.extensions import db
 from webapp.models import User
 from webapp.services import blog_list
-from webapp.services.blogs import BlogData, create_blog
+from webapp.services.blogs import BlogData, create_blog, get_blog, update_blog
 from webapp.services.filters import BlogFilters
 from webapp.services.paging import ListQuery
+from webapp.services.users import UserData, update_user
 from webapp.views import helpers
 
 
@@ -72,3 +74,28 @@ def test_packed_user_row_equals_the_plain_row(app, admin):
         assert unpacked == plain
         assert unpacked["active"] is True and unpacked["created_at"].tzinfo is UTC
         assert helpers._user_unpacker(None, connection.dialect) is None
+
+
+def test_rows_rendered_once_per_result_follow_every_change_and_role(app, admin, blogs, make_user):
+    """The list keeps rendered rows by the query's result: a change is a new result."""
+
+    make_user("vera", role="viewer")
+    clients = {}
+    for name in ("admin", "vera"):
+        clients[name] = app.test_client()
+        assert Auth(clients[name]).login(name).status_code == 302
+    first = clients["admin"].get("/blogs/").text
+    assert "Post 44" in first and ">admin</td>" in first
+    assert 'name="ids"' in first and 'name="ids"' not in clients["vera"].get("/blogs/").text
+    with app.app_context():
+        actor = db.session.get(User, admin.id)
+        newest = get_blog(45)
+        renamed = BlogData(title="Renamed post", body="text", tags=["Zeta"])
+        update_blog(newest.id, renamed, actor, newest.version)
+        update_user(admin.id, UserData(username="chief", email=admin.email, role="admin"), actor,
+                    db.session.get(User, admin.id).version)
+    for name in ("admin", "vera"):
+        page = clients[name].get("/blogs/").text
+        assert "Renamed post" in page and "Post 44" not in page
+        assert ">chief</td>" in page and ">admin</td>" not in page
+

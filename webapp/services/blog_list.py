@@ -190,9 +190,25 @@ def _packed(rows_stmt: Any, order: Any) -> Any:
 _PACKED_TIMES = (4, 5, 6)
 
 
+#: Pages by their packed text (see ``_unpack``); bounded by clearing.
+_PAGES: dict[str, list[BlogRow]] = {}
+_PAGES_MAX = 256
+
+
 def _unpack(text: str | None) -> list[BlogRow]:
-    """BlogRows from a packed page: the same values as the rows path gives."""
-    rows = json.loads(text or "[]")
+    """BlogRows from a packed page: the same values as the rows path gives.
+
+    The text holds every value of the page, so the same text is the same page: it
+    is parsed once and the rows are shared (read only) by every request that gets
+    that text back, and ``views.blog_rows`` renders them once (the query itself
+    always runs: nothing here can be stale).
+    """
+    if not text:
+        return []
+    items = _PAGES.get(text)
+    if items is not None:
+        return items
+    rows = json.loads(text)
     rows.sort(key=_position)
     parse = datetime.fromisoformat
     items = []
@@ -201,6 +217,9 @@ def _unpack(text: str | None) -> list[BlogRow]:
             if values[index] is not None:
                 values[index] = parse(values[index] + "+00:00")
         items.append(BlogRow(*values, tags=_tags(packed) if packed else []))
+    if len(_PAGES) >= _PAGES_MAX:
+        _PAGES.clear()
+    _PAGES[text] = items
     return items
 
 

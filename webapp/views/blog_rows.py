@@ -9,7 +9,7 @@ The surrounding page stays in ``templates/blogs/index.html``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
@@ -28,14 +28,35 @@ _BADGES: dict[tuple[str, str], str] = {}
 _BADGES_MAX = 4096
 
 
-def blog_rows(rows: Iterable[BlogRow], can_edit: bool, url_base: str) -> Markup:
+#: Rendered pages: (rows, markup) by (id(rows), can_edit, url_base, catalogue, zone).
+#: The list service hands out the same rows object for the same query result
+#: (see services.blog_list._unpack), so an unchanged page is rendered once. The
+#: rows object is kept with its markup, so its id cannot be reused meanwhile.
+_RENDERED: dict[tuple[object, ...], tuple[object, Markup]] = {}
+_RENDERED_MAX = 256
+
+
+def blog_rows(rows: Sequence[BlogRow], can_edit: bool, url_base: str) -> Markup:
     """``<tr>`` elements for one page of the blog list."""
-    translate = request_translations().ugettext
+    translations, zone = request_translations(), display_zone()
+    key = (id(rows), can_edit, url_base, translations, zone.key)
+    cached = _RENDERED.get(key)
+    if cached is not None and cached[0] is rows:
+        return cached[1]
+    html = _render(rows, can_edit, url_base, translations.ugettext, zone)
+    if len(_RENDERED) >= _RENDERED_MAX:
+        _RENDERED.clear()
+    _RENDERED[key] = (rows, html)
+    return html
+
+
+def _render(rows: Iterable[BlogRow], can_edit: bool, url_base: str, translate: Callable[[str], str],
+            zone: ZoneInfo) -> Markup:
     badges = {
         "published": f'<span class="badge text-bg-success">{escape(translate("published"))}</span>',
         "draft": f'<span class="badge text-bg-secondary">{escape(translate("draft"))}</span>',
     }
-    when = _formatter(display_zone())
+    when = _formatter(zone)
     base = escape(url_base)
     parts: list[str] = []
     for row in rows:

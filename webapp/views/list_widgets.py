@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from markupsafe import Markup, escape
 
 from webapp.i18n import bound_gettext, request_translations
@@ -33,9 +33,31 @@ def sort_header(column: str, label: str, query: ListQuery,
                   f'{escape(label)} <span aria-hidden="true">{escape(arrow)}</span></a></th>')
 
 
+#: Pagers by everything they show (see list_pager); bounded by clearing.
+_PAGERS: dict[tuple[Any, ...], Markup] = {}
+_PAGERS_MAX = 512
+
+
 def list_pager(page: Page[Any]) -> Markup:
-    """The result count and, past one page, links to the first, last and nearby pages."""
-    _, ngettext = bound_gettext(request_translations())
+    """The result count and, past one page, links to the first, last and nearby pages.
+
+    Kept by what it is made of (the language, the URL and the page's numbers), as
+    the same list is shown again and again.
+    """
+    translations = request_translations()
+    key = (translations, request.script_root, request.path, request.query_string, page.total, page.page,
+           page.per_page)
+    html = _PAGERS.get(key)
+    if html is None:
+        html = _pager(page, translations)
+        if len(_PAGERS) >= _PAGERS_MAX:
+            _PAGERS.clear()
+        _PAGERS[key] = html
+    return html
+
+
+def _pager(page: Page[Any], translations: Any) -> Markup:
+    _, ngettext = bound_gettext(translations)
     total = ngettext("%(num)d result", "%(num)d results", page.total)
     pages = page.pages
     if pages <= 1:
