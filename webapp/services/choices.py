@@ -22,24 +22,38 @@ Choices = list[tuple[str, str]]
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[float, Choices]] = {}
+_generation = 0
 
 
 def cached(name: str, load: Callable[[], list[tuple[object, str]]]) -> Choices:
     """The choices called ``name``, loading them when missing or older than the TTL."""
+    global _generation
     now = time.monotonic()
     entry = _cache.get(name)
     if entry is not None and now - entry[0] < TTL_SECONDS:
         return entry[1]
     choices = [(escape(str(value)), escape(label)) for value, label in load()]
     with _lock:
+        if entry is not None and entry[1] == choices:
+            choices = entry[1]  # unchanged: the same object, the same generation
+        else:
+            _generation += 1
         _cache[name] = (now, choices)
     return choices
 
 
+def generation() -> int:
+    """A number that changes whenever any menu's choices may have changed: markup made
+    from the menus can be kept by it (see templates/blogs/index.html)."""
+    return _generation
+
+
 def invalidate() -> None:
     """Forget every cached menu (called by the services after a change)."""
+    global _generation
     with _lock:
         _cache.clear()
+        _generation += 1
 
 
 @event.listens_for(Session, "after_commit")

@@ -25,7 +25,7 @@ from webapp import localtime
 from webapp.forms import BlogForm, BulkBlogForm, ConfirmForm
 from webapp.models import Blog, Role
 from webapp.services import blogs as blog_service
-from webapp.services import exports, uploads
+from webapp.services import choices, exports, uploads
 from webapp.services import tags as tag_service
 from webapp.services.blogs import BlogData
 from webapp.services.errors import Conflict, DomainError, ValidationError
@@ -57,9 +57,10 @@ def index() -> str:
     page = blog_service.list_blogs(query, filters)
     can_edit = current_user.has_role(Role.EDITOR)
     url_base = url_for("blogs.index")
+    tag_choices, author_choices = tag_service.tag_choices(), blog_service.author_choices()
     return render_template(
         "blogs/index.html", page=page, query=query, filters=filters, filter_errors=filter_errors,
-        tag_choices=tag_service.tag_choices(), author_choices=blog_service.author_choices(),
+        tag_choices=tag_choices, author_choices=author_choices, menus_generation=choices.generation(),
         can_edit=can_edit, url_base=url_base, rows_html=blog_rows(page.items, can_edit, url_base),
     )
 
