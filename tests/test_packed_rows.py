@@ -99,3 +99,21 @@ def test_rows_rendered_once_per_result_follow_every_change_and_role(app, admin, 
         assert "Renamed post" in page and "Post 44" not in page
         assert ">chief</td>" in page and ">admin</td>" not in page
 
+
+
+def test_kept_filter_form_and_head_follow_the_arguments_and_the_menus(app, admin, blogs):
+    """The filter form and the table head are kept by the query string and the menus."""
+    from webapp.services.tags import TagData, create_tag
+
+    client = app.test_client()
+    assert Auth(client).login("admin").status_code == 302
+    plain = client.get("/blogs/").text
+    drafts = client.get("/blogs/?status=draft&sort=-title").text
+    assert '<option value="draft" selected>' in drafts and '<option value="draft" selected>' not in plain
+    assert 'aria-sort="descending"' in drafts and 'name="sort" value="-title"' in drafts
+    assert "Fresh menu tag" not in plain
+    with app.app_context():
+        create_tag(TagData(name="Fresh menu tag"), db.session.get(User, admin.id))
+    again = client.get("/blogs/").text
+    assert again.count("Fresh menu tag") == 2  # in the tag filter and in the bulk action's menu
+    assert '<option value="draft" selected>' not in again
