@@ -68,3 +68,37 @@ def test_pages_over_a_postgresql_and_a_memory_store(make_app, pg_url):
         connection.execute(sa.text("DROP TABLE IF EXISTS apscheduler_jobs"))
     engine.dispose()
     _check_every_page(_fill(make_app(JOB_HISTORY_DAYS=0, SQLALCHEMY_DATABASE_URI=pg_url)))
+
+
+def test_rows_kept_by_state_follow_every_change_and_role(make_app):
+    """The list keeps rendered rows by the jobs' stored states, last runs and words."""
+    from tests.test_scheduler import signed_in_client
+    from webapp.extensions import db
+    from webapp.models import JobRun
+
+    app = make_app(JOB_HISTORY_DAYS=0)
+    scheduler = app.extensions["scheduler"]
+    scheduler.start(paused=True)
+    scheduler.add_job("nightly", "log_message", kwargs={"name": "first"}, trigger="interval", hours=3)
+    admin, viewer = signed_in_client(app), signed_in_client(app, "viewer")
+
+    def row() -> str:
+        page = admin.get("/jobs/").text
+        return page.split('data-job-id="nightly"', 1)[1].split("</tr>", 1)[0]
+
+    first = row()
+    assert "every 3 hours" in first and "name=first" in first and 'data-status="' not in first
+    assert 'data-testid="job-pause"' in first
+    assert 'data-testid="job-pause"' not in viewer.get("/jobs/").text
+    assert row() == first  # the same jobs, runs and words: the same rows
+    scheduler.modify_job("nightly", kwargs={"name": "second"})
+    assert "name=second" in row()
+    scheduler.pause_job("nightly")
+    paused = row()
+    assert 'data-testid="job-resume"' in paused and "—" in paused
+    with app.app_context():
+        now = datetime.now(UTC)
+        db.session.add(JobRun(job_id="nightly", scheduled_at=now, status="failed", started_at=now,
+                              duration_ms=12.0, created_at=now))
+        db.session.commit()
+    assert 'data-status="failed"' in row() and "12 ms" in row()

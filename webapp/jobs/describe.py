@@ -103,12 +103,12 @@ def _label(text: Any) -> str:
     return str(text)
 
 
-def job_views(jobs: list[Any]) -> list[JobView]:
-    """Rows for ``jobs`` in their order, with each job's last recorded run (one query for all)."""
+def job_views(jobs: list[Any], runs: dict[str, tuple[str, float | None]] | None = None) -> list[JobView]:
+    """Rows for ``jobs`` in their order, with each job's last recorded run (one query for
+    all, unless ``runs`` are given: ``last_runs()`` of these jobs)."""
     if not jobs:
         return []
-    ids = [job.id for job in jobs]
-    last_by_id = last_runs(ids)
+    last_by_id = last_runs([job.id for job in jobs]) if runs is None else runs
     views = []
     titles = {task.name: _label(task.title) for task in registry.all_tasks()}
     for job in jobs:

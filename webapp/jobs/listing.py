@@ -57,7 +57,7 @@ class JobFilter:
         return [*running, *paused]
 
 
-def page_of_jobs(scheduler: Any, wanted: JobFilter, page: int, per_page: int) -> Page[Any]:
+def page_of_jobs(scheduler: Any, wanted: JobFilter, page: int, per_page: int) -> JobPage:
     """The jobs on ``page`` (past the end: the last page), rebuilt, and the total."""
     page = max(page, 1)
     states: dict[tuple[str, str], str] = {}
@@ -67,7 +67,19 @@ def page_of_jobs(scheduler: Any, wanted: JobFilter, page: int, per_page: int) ->
         page = pages
         keys, total = _first_keys(scheduler, wanted, page * per_page, per_page, states)
     on_page = keys[(page - 1) * per_page: page * per_page]
-    return Page(items=load_jobs(scheduler, on_page, states), total=total, page=page, per_page=per_page)
+    jobs = load_jobs(scheduler, on_page, states)
+    stored = tuple(states.get((k.store, k.id)) for k in on_page)
+    return JobPage(items=jobs, total=total, page=page, per_page=per_page,
+                   states=stored if len(jobs) == len(on_page) and None not in stored else None)
+
+
+@dataclass
+class JobPage(Page[Any]):
+    """A page of jobs; ``states``: the stored state of each (store, id), in page order,
+    when every job on the page was read with its state (SQLite stores), else None.
+    A job is wholly made from its state, so the same states are the same jobs."""
+
+    states: tuple[str | None, ...] | None = None
 
 
 def keys_for_ids(scheduler: Any, ids: Iterable[str]) -> list[JobKey]:

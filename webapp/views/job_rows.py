@@ -19,10 +19,41 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from webapp.i18n import request_translations
-from webapp.jobs.describe import JobView
+from webapp.jobs.describe import JobView, job_views
+from webapp.jobs.listing import JobPage
 from webapp.localtime import display_zone, locale_name, relative, short
 
 STATUS_COLOURS = {"succeeded": "success", "failed": "danger", "missed": "warning", "skipped": "secondary"}
+
+
+#: Rendered pages by everything they show (see page_rows); bounded by clearing.
+_PAGES: dict[tuple[object, ...], Markup] = {}
+_PAGES_MAX = 256
+
+
+def page_rows(page: JobPage, runs: dict[str, tuple[str, float | None]], can_act: bool, url_base: str,
+              csrf_input: str, back: str) -> Markup:
+    """``job_rows`` for a page of jobs, rendered once for the same jobs, runs and words.
+
+    When the page knows its jobs' stored states (SQLite stores), they stand for the
+    jobs (a job is made from its state). The key adds the last runs, the next runs
+    in words (they change as time passes), the language, the zone and the form
+    parts; the rows show nothing else.
+    """
+    if page.states is None:
+        return job_rows(job_views(page.items, runs), can_act, url_base, csrf_input, back)
+    now, locale = datetime.now(UTC), locale_name()
+    words = tuple(relative(job.next_run_time, now, locale) if job.next_run_time else None
+                  for job in page.items)
+    key = (page.states, tuple(runs.get(job.id) for job in page.items), words, locale,
+           display_zone().key, request_translations(), can_act, url_base, csrf_input, back)
+    html = _PAGES.get(key)
+    if html is None:
+        html = job_rows(job_views(page.items, runs), can_act, url_base, csrf_input, back)
+        if len(_PAGES) >= _PAGES_MAX:
+            _PAGES.clear()
+        _PAGES[key] = html
+    return html
 
 
 def job_rows(jobs: Iterable[JobView], can_act: bool, url_base: str, csrf_input: str, back: str) -> Markup:

@@ -15,7 +15,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm
-from webapp.jobs.describe import JobView, job_views
+from webapp.jobs.describe import JobView, job_views, last_runs
 from webapp.localtime import relative, short
 from webapp.models import Role
 from webapp.security import csrf_token
@@ -23,7 +23,8 @@ from webapp.services import jobs as job_service
 from webapp.services.errors import DomainError
 from webapp.services.paging import ListQuery
 from webapp.views.helpers import role_required, safe_back_url
-from webapp.views.job_rows import job_rows
+from webapp.views.job_rows import page_rows
+from webapp.views.template_helpers import cached_url
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -46,8 +47,9 @@ def index() -> str:
     allowed = can_act()
     csrf_input = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(
         csrf_token()) if allowed else Markup("")
-    rows = job_rows(job_views(page.items), allowed, url_for("jobs.index"), str(csrf_input),
-                    request.full_path.rstrip("?"))
+    runs = last_runs([job.id for job in page.items]) if page.items else {}
+    rows = page_rows(page, runs, allowed, cached_url("jobs.index"), str(csrf_input),
+                     request.full_path.rstrip("?"))
     return render_template("jobs/index.html", rows=rows, page=page, query=query, state=state,
                            panel=job_service.scheduler_state(), can_act=allowed, csrf_input=csrf_input)
 
