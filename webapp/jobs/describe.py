@@ -75,14 +75,25 @@ def _every(unit: str, count: int) -> str:
     return str(text % {"num": count})
 
 
+def newest_runs(ids: Any) -> Any:
+    """(job id, status, duration) of the newest run of each job in ``ids`` (a list
+    parameter or a subquery of job ids)."""
+    latest = (select(JobRun.job_id, func.max(JobRun.scheduled_at).label("at"))
+              .where(JobRun.job_id.in_(ids)).group_by(JobRun.job_id).subquery())
+    newest = (JobRun.job_id == latest.c.job_id) & (JobRun.scheduled_at == latest.c.at)
+    return select(JobRun.job_id, JobRun.status, JobRun.duration_ms).join(latest, newest)
+
+
+def unpack_runs(text: str | None) -> dict[str, tuple[str, float | None]]:
+    """``last_runs()``'s answer from a packed ``newest_runs`` value."""
+    return {job_id: (status, duration) for job_id, status, duration in unpack_rows(text)}
+
+
 @cache
 def _last_runs(packed: bool) -> Any:
     """The newest run of each job in ``:ids`` (built once: building it cost more than running it);
     ``packed``: as one value (for SQLite, see services.packed)."""
-    latest = (select(JobRun.job_id, func.max(JobRun.scheduled_at).label("at"))
-              .where(JobRun.job_id.in_(bindparam("ids", expanding=True))).group_by(JobRun.job_id).subquery())
-    newest = (JobRun.job_id == latest.c.job_id) & (JobRun.scheduled_at == latest.c.at)
-    runs = select(JobRun.job_id, JobRun.status, JobRun.duration_ms).join(latest, newest)
+    runs = newest_runs(bindparam("ids", expanding=True))
     return packed_rows(runs) if packed else runs
 
 
@@ -90,7 +101,7 @@ def last_runs(ids: list[str]) -> dict[str, tuple[str, float | None]]:
     """{job id: (status, duration in ms)} of the newest recorded run of each of ``ids``."""
     connection = db.session.connection()
     if is_packing(connection):
-        rows = unpack_rows(connection.scalar(_last_runs(True), {"ids": ids}))
+        return unpack_runs(connection.scalar(_last_runs(True), {"ids": ids}))
     else:
         rows = connection.execute(_last_runs(False), {"ids": ids}).all()
     return {job_id: (status, duration) for job_id, status, duration in rows}

@@ -17,8 +17,11 @@ from typing import Any, NamedTuple
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import STATE_STOPPED
+from flask import has_app_context
 from sqlalchemy import Integer, bindparam, func, select
 
+from webapp.extensions import db
+from webapp.jobs.describe import newest_runs, unpack_runs
 from webapp.services.packed import packed_rows, unpack_rows
 from webapp.services.paging import Page
 
@@ -61,16 +64,34 @@ def page_of_jobs(scheduler: Any, wanted: JobFilter, page: int, per_page: int) ->
     """The jobs on ``page`` (past the end: the last page), rebuilt, and the total."""
     page = max(page, 1)
     states: dict[tuple[str, str], str] = {}
-    keys, total = _first_keys(scheduler, wanted, page * per_page, per_page, states)
+    runs: dict[str, tuple[str, float | None]] = {}
+    keys, total = _first_keys(scheduler, wanted, page * per_page, per_page, states, runs)
     pages = max((total + per_page - 1) // per_page, 1)
     if page > pages:
         page = pages
-        keys, total = _first_keys(scheduler, wanted, page * per_page, per_page, states)
+        keys, total = _first_keys(scheduler, wanted, page * per_page, per_page, states, runs)
     on_page = keys[(page - 1) * per_page: page * per_page]
     jobs = load_jobs(scheduler, on_page, states)
     stored = tuple(states.get((k.store, k.id)) for k in on_page)
-    return JobPage(items=jobs, total=total, page=page, per_page=per_page,
-                   states=stored if len(jobs) == len(on_page) and None not in stored else None)
+    whole = len(jobs) == len(on_page) and None not in stored
+    return JobPage(items=jobs, total=total, page=page, per_page=per_page, states=stored if whole else None,
+                   runs=runs if whole and _reads_runs(scheduler, on_page) else None)
+
+
+def _reads_runs(scheduler: Any, keys: list[JobKey]) -> bool:
+    """Whether the stores of ``keys`` read the last runs with the states (see _packed_page)."""
+    stores = dict(_stores(_engine(scheduler)))
+    return all(isinstance(stores.get(k.store), SQLAlchemyJobStore) and _same_database(stores[k.store])
+               for k in keys)
+
+
+def _same_database(store: SQLAlchemyJobStore) -> bool:
+    """Whether the store keeps its jobs in the app's database (not an in-memory one:
+    each engine has its own)."""
+    if not has_app_context():
+        return False
+    url = store.engine.url
+    return url == db.engine.url and url.database not in (None, "", ":memory:")
 
 
 @dataclass
@@ -80,6 +101,9 @@ class JobPage(Page[Any]):
     A job is wholly made from its state, so the same states are the same jobs."""
 
     states: tuple[str | None, ...] | None = None
+    #: The last run of each job on the page (``describe.last_runs``), when it was read
+    #: with the states (a SQLite store on the app's own database), else None.
+    runs: dict[str, tuple[str, float | None]] | None = None
 
 
 def keys_for_ids(scheduler: Any, ids: Iterable[str]) -> list[JobKey]:
@@ -133,7 +157,8 @@ def _stores(engine: Any) -> list[tuple[str, Any]]:
 
 
 def _first_keys(scheduler: Any, wanted: JobFilter, limit: int, per_page: int = 0,
-                states: dict[tuple[str, str], str] | None = None) -> tuple[list[JobKey], int]:
+                states: dict[tuple[str, str], str] | None = None,
+                runs: dict[str, tuple[str, float | None]] | None = None) -> tuple[list[JobKey], int]:
     """The first ``limit`` keys in list order over every store, and how many match in all.
 
     SQLite stores also put into ``states`` the states of their own last ``per_page``
@@ -146,7 +171,7 @@ def _first_keys(scheduler: Any, wanted: JobFilter, limit: int, per_page: int = 0
     keys, total = [], 0
     for alias, store in _stores(engine):
         if isinstance(store, SQLAlchemyJobStore):
-            top, count = _sql_first_keys(alias, store, wanted, limit, per_page, states)
+            top, count = _sql_first_keys(alias, store, wanted, limit, per_page, states, runs)
         else:
             matching = [k for k in _all_keys(alias, store) if wanted.keeps(k)]
             top, count = wanted.order(matching)[:limit], len(matching)
@@ -157,7 +182,7 @@ def _first_keys(scheduler: Any, wanted: JobFilter, limit: int, per_page: int = 0
 
 def _sql_first_keys(alias: str, store: SQLAlchemyJobStore, wanted: JobFilter, limit: int,
                     per_page: int = 0, states: dict[tuple[str, str], str] | None = None,
-                    ) -> tuple[list[JobKey], int]:
+                    runs: dict[str, tuple[str, float | None]] | None = None) -> tuple[list[JobKey], int]:
     """By next run: the scheduled jobs in next-run order (APScheduler's index on
     ``next_run_time`` serves it), then the paused ones by id, only as many as needed."""
     count_of, first, then = _statements(store, wanted)
@@ -167,10 +192,13 @@ def _sql_first_keys(alias: str, store: SQLAlchemyJobStore, wanted: JobFilter, li
     with store.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:  # count, keys and states at once: see _packed_page
-            count, packed, page_states = connection.execute(_packed_page(store, wanted), values).one()
+            count, packed, page_states, *page_runs = connection.execute(
+                _packed_page(store, wanted), values).one()
             rows = _unpacked_keys(packed)
             if states is not None:
                 states.update(((alias, job_id), state) for job_id, state in unpack_rows(page_states))
+            if runs is not None and page_runs:
+                runs.update(unpack_runs(page_runs[0]))
         else:
             count = connection.execute(count_of, values).scalar_one()
             rows = list(connection.execute(first, values))
@@ -194,7 +222,8 @@ def _packed_page(store: SQLAlchemyJobStore, wanted: JobFilter) -> Any:
     Three queries, each with its connection, cost more than what they read. Next-run
     times come as exact text, since JSON keeps only 15 digits of a REAL.
     """
-    shape = ("packed", bool(wanted.search), wanted.state, wanted.sort, wanted.desc)
+    same_database = _same_database(store)  # then the page's last runs come along
+    shape = ("packed", bool(wanted.search), wanted.state, wanted.sort, wanted.desc, same_database)
     built: dict[Any, Any] = store.__dict__.setdefault("_webapp_statements", {})
     if shape not in built:
         count_of, first, _then = _statements(store, wanted)
@@ -204,8 +233,11 @@ def _packed_page(store: SQLAlchemyJobStore, wanted: JobFilter) -> Any:
         ids = (first.with_only_columns(table.c.id).limit(bindparam("page_size", type_=Integer))
                .offset(bindparam("skip", type_=Integer)).scalar_subquery())
         page = select(table.c.id, func.hex(table.c.job_state)).where(table.c.id.in_(ids))
-        built[shape] = select(count_of.scalar_subquery(), packed_rows(first, reals=(1,)).scalar_subquery(),
-                              packed_rows(page).scalar_subquery())
+        columns = [count_of.scalar_subquery(), packed_rows(first, reals=(1,)).scalar_subquery(),
+                   packed_rows(page).scalar_subquery()]
+        if same_database:
+            columns.append(packed_rows(newest_runs(ids)).scalar_subquery())
+        built[shape] = select(*columns)
     return built[shape]
 
 

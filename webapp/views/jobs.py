@@ -47,7 +47,7 @@ def index() -> str:
     allowed = can_act()
     csrf_input = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(
         csrf_token()) if allowed else Markup("")
-    runs = last_runs([job.id for job in page.items]) if page.items else {}
+    runs = page.runs if page.runs is not None else last_runs([job.id for job in page.items])
     rows = page_rows(page, runs, allowed, cached_url("jobs.index"), str(csrf_input),
                      request.full_path.rstrip("?"))
     return render_template("jobs/index.html", rows=rows, page=page, query=query, state=state,
