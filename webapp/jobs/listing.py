@@ -81,8 +81,8 @@ def page_of_jobs(scheduler: Any, wanted: JobFilter, page: int, per_page: int) ->
 def _reads_runs(scheduler: Any, keys: list[JobKey]) -> bool:
     """Whether the stores of ``keys`` read the last runs with the states (see _packed_page)."""
     stores = dict(_stores(_engine(scheduler)))
-    return all(isinstance(stores.get(k.store), SQLAlchemyJobStore) and _same_database(stores[k.store])
-               for k in keys)
+    return all(isinstance(stores.get(alias), SQLAlchemyJobStore) and _same_database(stores[alias])
+               for alias in {k.store for k in keys})
 
 
 def _same_database(store: SQLAlchemyJobStore) -> bool:
