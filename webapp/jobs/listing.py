@@ -22,7 +22,7 @@ from sqlalchemy import Integer, bindparam, func, select
 
 from webapp.extensions import db
 from webapp.jobs.describe import newest_runs, unpack_runs
-from webapp.services.packed import packed_rows, unpack_rows
+from webapp.services.packed import is_packing, packed_rows, unpack_rows
 from webapp.services.paging import Page
 
 
@@ -190,7 +190,7 @@ def _sql_first_keys(alias: str, store: SQLAlchemyJobStore, wanted: JobFilter, li
     skip = max(limit - per_page, 0)
     values = {"pattern": f"%{escaped}%", "limit": limit, "skip": skip, "page_size": limit - skip}
     with store.engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
+        sqlite = is_packing(connection)
         if sqlite:  # count, keys and states at once: see _packed_page
             count, packed, page_states, *page_runs = connection.execute(
                 _packed_page(store, wanted), values).one()
@@ -304,7 +304,7 @@ def _load(store: Any, ids: list[str]) -> list[Any]:
         return []
     if isinstance(store, SQLAlchemyJobStore):
         built: dict[Any, Any] = store.__dict__.setdefault("_webapp_statements", {})
-        packed = store.engine.dialect.name == "sqlite"  # one value, see services.packed
+        packed = is_packing(store.engine)  # one value, see services.packed
         states = built.get("states")
         if states is None:
             table = store.jobs_t

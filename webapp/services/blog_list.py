@@ -28,6 +28,7 @@ from webapp.models import Blog, Role, Tag, User, blog_tags
 from webapp.models.types import UTCDateTime
 from webapp.services import choices
 from webapp.services.filters import BlogFilters
+from webapp.services.packed import is_packing, packed_rows
 from webapp.services.paging import ListQuery, Page, contains, default_sort, order_by
 
 
@@ -123,7 +124,7 @@ def list_blogs(query: ListQuery, filters: BlogFilters) -> Page[BlogRow]:
     """
     conditions = _conditions(query.search, filters)
     connection = db.session.connection()
-    packed = connection.dialect.name == "sqlite"
+    packed = is_packing(connection)
     count_stmt, rows_stmt = _statements(query, conditions, packed)
 
     def params(page_number: int) -> dict[str, int]:
@@ -174,16 +175,9 @@ def _order(query: ListQuery) -> tuple[Any, Any]:
 
 
 def _packed(rows_stmt: Any, order: Any) -> Any:
-    """The page as one JSON array of rows, each row an array ending with its position.
-
-    Python's sqlite3 releases the GIL around every column of every fetched row.
-    With other requests waiting for it, each release is a thread switch: a page of
-    20 rows of 11 columns cost some 250 switches under a threaded server, which
-    doubled the page's CPU time. Packed, the page is one value: one release. The
-    position is carried along because an aggregate's input order is not guaranteed.
-    """
-    numbered = rows_stmt.add_columns(func.row_number().over(order_by=order).label("position")).subquery()
-    return select(func.json_group_array(func.json_array(*numbered.c)))
+    """The page as one value (see services.packed), each row ending with its position:
+    an aggregate's input order is not guaranteed."""
+    return packed_rows(rows_stmt.add_columns(func.row_number().over(order_by=order).label("position")))
 
 
 #: Indexes of the timestamps in a packed row (publish_at, created_at, updated_at).

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, case, func, select
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 
-def is_packing(connection: Connection) -> bool:
-    """Whether rows are worth packing on this connection (SQLite only)."""
+def is_packing(connection: Connection | Engine) -> bool:
+    """Whether rows are worth packing on this connection or engine (SQLite only)."""
     return connection.dialect.name == "sqlite"
 
 
