@@ -140,3 +140,17 @@ def test_user_and_tag_downloads_follow_the_list_order(as_admin, make_user, many_
         db.session.commit()
     tags = json.loads(as_admin.get("/tags/export.json?sort=-usage").get_data(as_text=True))
     assert [t["name"] for t in tags] == ["t", "a-unused"]
+
+
+@pytest.mark.parametrize("path,content_type", [
+    ("/blogs/export.csv", "text/csv; charset=utf-8"),
+    ("/blogs/export.json", "application/json"),
+    ("/tags/export.csv", "text/csv; charset=utf-8"),
+    ("/users/export.csv", "text/csv; charset=utf-8"),
+    ("/users/export.json", "application/json"),
+])
+def test_downloads_are_not_cached_and_name_one_charset(as_admin, path, content_type):
+    response = as_admin.get(path)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["Cache-Control"] == "no-store"

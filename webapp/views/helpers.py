@@ -150,8 +150,15 @@ def client_address() -> str:
 
 
 def download_response(body: Iterable[str], mimetype: str, filename: str) -> Response:
-    """A streamed attachment named ``<stem>-<timestamp>.<ext>``; the generator keeps the request context."""
+    """A streamed attachment named ``<stem>-<timestamp>.<ext>``; the generator keeps the request context.
+
+    ``mimetype`` is sent as the whole Content-Type: a type that already names its
+    charset keeps exactly that one. Downloads hold account and content data, so no
+    cache (shared or the browser's) keeps a copy.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     name = filename.replace(".", f"-{stamp}.", 1)
-    return Response(stream_with_context(body), mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response = Response(stream_with_context(body), content_type=mimetype,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    response.cache_control.no_store = True
+    return response
