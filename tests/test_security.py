@@ -115,3 +115,23 @@ def test_a_signed_csrf_token_is_reused_then_refused_once_expired(app, as_admin, 
     app.config["WTF_CSRF_TIME_LIMIT"] = 60
     monkeypatch.setattr(time, "time", lambda real=time.time: real() + 61)
     assert as_admin.post("/auth/logout", data={"csrf_token": token}, csrf=False).status_code == 400
+
+
+def test_socketio_responses_carry_the_security_headers(client):
+    """Socket.IO answers outside Flask's after_request: its handshake is hardened too."""
+    response = client.get("/socket.io/?EIO=4&transport=polling")
+    assert response.status_code == 200 and response.get_data(as_text=True).startswith("0{")
+    headers = response.headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert len(headers.getlist("X-Frame-Options")) == 1
+
+
+def test_flask_responses_get_each_security_header_once(client, admin):
+    headers = client.get("/auth/login").headers
+    for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
+        assert len(headers.getlist(name)) == 1, name
+

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, Response, current_app, g, session
 from flask_wtf.csrf import generate_csrf
@@ -14,8 +16,14 @@ CSRF_REUSE_SECONDS = 60.0
 
 
 def register_security(app: Flask) -> None:
-    """Add the headers after every request; templates get the reusing ``csrf_token()``."""
+    """Add the headers after every request; templates get the reusing ``csrf_token()``.
+
+    Call it after ``socketio.init_app``: Socket.IO answers ``/socket.io/`` in a WSGI
+    middleware of its own, before Flask (and its ``after_request``) sees the request,
+    so the same headers are added around the whole WSGI app as well.
+    """
     app.after_request(security_headers)
+    app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app, app)  # type: ignore[method-assign]
     app.extensions["webapp.signed_csrf"] = {}
     # Flask-WTF installs its own as a global and as a context variable: replace both.
     app.add_template_global(csrf_token)
@@ -25,16 +33,52 @@ def register_security(app: Flask) -> None:
 def security_headers(response: Response) -> Response:
     """A strict Content-Security-Policy (no inline script) and the usual hardening headers."""
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", current_app.config["CONTENT_SECURITY_POLICY"])
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    for name, value in base_headers(current_app.config):
+        headers.setdefault(name, value)
     if response.mimetype == "text/html":
         # Pages show account data: never let a shared cache or the back button after
         # logout serve them.
         headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def base_headers(config: Any) -> list[tuple[str, str]]:
+    """The headers every response carries, whatever its type."""
+    return [
+        ("Content-Security-Policy", config["CONTENT_SECURITY_POLICY"]),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+    ]
+
+
+StartResponse = Callable[..., Any]
+
+
+class SecurityHeadersMiddleware:
+    """WSGI middleware adding :func:`base_headers` to responses that lack them.
+
+    Flask's responses already carry them (``security_headers``); this is for the
+    ones Flask never builds, such as the Socket.IO (Engine.IO) handshake and
+    polling responses. Headers already present are left as they are.
+    """
+
+    def __init__(self, wsgi_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+                 app: Flask) -> None:
+        self.wsgi_app = wsgi_app
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Serve the request with a ``start_response`` that fills in the missing headers."""
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _value in headers}
+            missing = [(name, value) for name, value in base_headers(self.app.config)
+                       if name.lower() not in present]
+            return start_response(status, [*headers, *missing], exc_info)
+
+        return self.wsgi_app(environ, start)
 
 
 def csrf_token() -> str:
