@@ -135,3 +135,16 @@ def test_flask_responses_get_each_security_header_once(client, admin):
     for name in ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy"):
         assert len(headers.getlist(name)) == 1, name
 
+
+def test_a_throttled_login_says_when_to_retry(auth, admin):
+    for _ in range(5):
+        auth.login("admin", "wrong")
+    response = auth.login("admin", PASSWORD)
+    assert response.status_code == 429
+    retry_after = int(response.headers["Retry-After"])
+    assert 0 < retry_after <= 15 * 60
+
+
+def test_a_wrong_password_has_no_retry_after(auth, admin):
+    response = auth.login("admin", "wrong")
+    assert response.status_code == 200 and "Retry-After" not in response.headers

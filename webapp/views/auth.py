@@ -23,7 +23,7 @@ from webapp.monitor.socket import disconnect_user
 from webapp.services import auth as auth_service
 from webapp.services import tokens as token_service
 from webapp.services import users as user_service
-from webapp.services.errors import DomainError, ValidationError
+from webapp.services.errors import DomainError, Throttled, ValidationError
 from webapp.services.users import UserData
 from webapp.views.helpers import add_form_errors, client_address, safe_next_url, validate_form
 
@@ -75,17 +75,20 @@ def login() -> str | Response:
         return redirect(safe_next_url(request.args.get("next")) or url_for("main.index"))
     form = LoginForm(next=request.args.get("next", ""))
     status = 200
+    headers: dict[str, str] = {}
     if form.validate_on_submit():
         try:
             user = auth_service.authenticate(form.login.data, form.password.data, client_address())
         except DomainError as err:
             form.form_errors.append(err.message)
             status = err.status if err.status == 429 else 200
+            if isinstance(err, Throttled):  # tells clients when to try again (RFC 9110)
+                headers["Retry-After"] = str(err.retry_after)
         else:
             login_user(user, remember=form.remember.data)
             current_app.logger.info("sign-in: %s from %s", user.username, client_address())
             return redirect(safe_next_url(form.next.data) or url_for("main.index"))
-    return render_template("auth/login.html", form=form), status
+    return render_template("auth/login.html", form=form), status, headers
 
 
 @bp.post("/logout")
