@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from webapp.services.filters import MAX_ID
+from webapp.services.filters import MAX_ID, ascii_int
 
 STATUS_CHOICES = [SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published"))]
 
@@ -36,7 +36,7 @@ class BlogForm(FlaskForm):
                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                     description=_l("Shown as the publication time. Publishing drafts "
                                                    "automatically comes with the job scheduler."))
-    author_id = SelectField(_l("Author"), coerce=int, validators=[Optional(), NumberRange(1, MAX_ID)],
+    author_id = SelectField(_l("Author"), coerce=ascii_int, validators=[Optional(), NumberRange(1, MAX_ID)],
                             validate_choice=False)
     tags = StringField(_l("Tags"), validators=[Length(max=2000)],
                        description=_l("Separate with commas; new names create tags."),
@@ -56,7 +56,7 @@ class BulkBlogForm(FlaskForm):
         SelectChoice("add_tag", _l("Add tag")), SelectChoice("remove_tag", _l("Remove tag")),
         SelectChoice("delete", _l("Delete")),
     ], validators=[InputRequired()])
-    tag_id = SelectField(_l("Tag"), coerce=int, validators=[Optional(), NumberRange(1, MAX_ID)],
+    tag_id = SelectField(_l("Tag"), coerce=ascii_int, validators=[Optional(), NumberRange(1, MAX_ID)],
                          validate_choice=False)
     confirmed = HiddenField()
 
@@ -78,6 +78,6 @@ class TagForm(FlaskForm):
 class MergeTagForm(FlaskForm):
     """Merge one tag into another."""
 
-    target = SelectField(_l("Merge into"), coerce=int, validators=[InputRequired(), NumberRange(1, MAX_ID)],
-                         validate_choice=False)
+    target = SelectField(_l("Merge into"), coerce=ascii_int,
+                         validators=[InputRequired(), NumberRange(1, MAX_ID)], validate_choice=False)
     submit = SubmitField(_l("Merge"))

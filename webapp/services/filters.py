@@ -72,8 +72,25 @@ MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
 
 
 def is_id(value: str) -> bool:
-    """True for a positive database id written in ASCII digits (fits a BIGINT)."""
+    """True for a positive database id written in ASCII digits (fits an INTEGER column).
+
+    ``str.isdigit()`` and ``int()`` alone also accept other scripts' digits
+    (fullwidth "\\uff11\\uff12", Arabic-Indic "\\u0661\\u0662"), so the ASCII check comes first.
+    """
     return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
+
+
+def ascii_int(value: Any) -> int:
+    """``int(value)`` for ASCII digits only (an int passes as it is); ValueError otherwise.
+
+    The ``coerce`` of id menus and the parser of version fields: Python's ``int()``
+    reads fullwidth or Arabic-Indic digits as numbers, and no id or version is written that way.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise ValueError(f"not a number in ASCII digits: {value!r}")
 
 
 def parse_ids(values: Any) -> list[int]:

@@ -29,7 +29,7 @@ from webapp.services import choices, exports, uploads
 from webapp.services import tags as tag_service
 from webapp.services.blogs import BlogData
 from webapp.services.errors import Conflict, DomainError, ValidationError
-from webapp.services.filters import BlogFilters, parse_blog_filters, parse_ids
+from webapp.services.filters import BlogFilters, ascii_int, parse_blog_filters, parse_ids
 from webapp.services.markdown import render_blog_body, render_markdown
 from webapp.services.paging import ListQuery
 from webapp.views.blog_rows import blog_rows
@@ -243,6 +243,8 @@ def _cover(form: BlogForm) -> FileStorage | None:
 
 
 def _version(form: BlogForm) -> int:
-    value = form.version.data
     # A missing or broken version is a conflict, never "save over whatever is there".
-    return int(value) if value and str(value).isdigit() else -1
+    try:
+        return ascii_int(form.version.data)
+    except ValueError:
+        return -1

@@ -13,6 +13,7 @@ from webapp.models import Role
 from webapp.services import exports
 from webapp.services import tags as tag_service
 from webapp.services.errors import Conflict, ValidationError
+from webapp.services.filters import ascii_int
 from webapp.services.paging import ListQuery
 from webapp.services.tags import TagData
 from webapp.views.helpers import add_form_errors, download_response, role_required
@@ -65,7 +66,7 @@ def edit(tag_id: int) -> str | Response:
     form = TagForm(obj=tag) if request.method == "GET" else TagForm()
     if form.validate_on_submit():
         try:
-            version = int(form.version.data) if str(form.version.data).isdigit() else -1
+            version = _version(form.version.data)
             tag_service.update_tag(tag_id, _tag_data(form), current_user, version)
         except ValidationError as err:
             add_form_errors(form, err)
@@ -115,3 +116,11 @@ def merge(tag_id: int) -> str | Response:
 def _tag_data(form: TagForm) -> TagData:
     return TagData(name=form.name.data or "", description=form.description.data or "",
                    colour=form.colour.data or "", slug=form.slug.data or "")
+
+
+def _version(value: object) -> int:
+    """The form's version; a missing or broken one is a conflict (-1), never "whatever is stored"."""
+    try:
+        return ascii_int(value)
+    except ValueError:
+        return -1

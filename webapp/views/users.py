@@ -15,7 +15,7 @@ from webapp.services import blogs as blog_service
 from webapp.services import exports
 from webapp.services import users as user_service
 from webapp.services.errors import Conflict, DomainError, ValidationError
-from webapp.services.filters import is_id, parse_ids
+from webapp.services.filters import ascii_int, is_id, parse_ids
 from webapp.services.paging import ListQuery
 from webapp.services.users import UserData
 from webapp.views.helpers import (
@@ -174,6 +174,6 @@ def _user_data(form: UserForm) -> UserData:
 
 def _int(value: str | None) -> int:
     try:
-        return int(value or 0)
+        return ascii_int(value or 0)
     except ValueError:
         return 0

@@ -49,10 +49,18 @@ class Text(fields.String):
 
 
 class Int(fields.Integer):
-    """An integer; JSON bodies must send a number, query strings may send digits."""
+    """An integer; JSON bodies must send a number, query strings may send digits.
+
+    Digits means ASCII digits: ``int()`` would also read fullwidth or Arabic-Indic digits.
+    """
 
     default_error_messages = _translated({"invalid": _l("Not a valid integer."),
                                           "too_large": _l("Number too large.")})
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not value.isascii():
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Bool(fields.Boolean):
