@@ -90,3 +90,28 @@ def test_covers_are_only_served_to_signed_in_users(app, as_admin, client):
     assert anonymous.get(f"/blogs/covers/{name}").status_code == 302
     assert as_admin.get("/blogs/covers/..%2Fsecret_key").status_code == 404
     assert as_admin.get("/blogs/covers/secret_key").status_code == 404
+
+
+def bomb_png(size: tuple[int, int]) -> bytes:
+    """A black 1-bit PNG: a few kilobytes on disk, ``size`` pixels once decoded."""
+    buffer = io.BytesIO()
+    Image.new("1", size).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("size", [(8000, 6000), (10_000, 10_000)])
+def test_images_with_too_many_pixels_are_refused_however_small_the_file(app, as_admin, size):
+    """48 and 100 megapixels in a file of a few kilobytes: over the 40 megapixel cap."""
+    payload = bomb_png(size)
+    assert len(payload) < 100_000
+    response = post_blog(as_admin, payload, "bomb.png")
+    assert response.status_code == 200
+    assert "The image has too many pixels" in response.text
+    assert "at most 40 million" in response.text
+    assert stored_cover(app) is None and uploads(app) == []
+
+
+def test_an_image_just_under_the_pixel_cap_is_stored(app, as_admin):
+    response = post_blog(as_admin, bomb_png((8000, 5000)), "big.png")
+    assert response.status_code == 302
+    assert stored_cover(app) is not None
