@@ -74,7 +74,7 @@ def build_database(instance: Path) -> None:
         roles = ["admin"] + ["editor"] * 99 + ["viewer"] * 100
         db.session.execute(insert(User), [
             {"username": f"user{i:03d}", "email": f"user{i:03d}@example.com", "password_hash": hashed,
-             "role": role, "active": True, "session_token": f"token{i}", "version": 1,
+             "role": role, "active": True, "version": 1,
              "created_at": start} for i, role in enumerate(roles)])
         db.session.execute(insert(Tag), [
             {"name": f"tag {i:02d}", "slug": f"tag-{i:02d}", "description": "", "version": 1,

@@ -187,7 +187,7 @@ def build_jobs(instance: Path, count: int) -> None:
     with app.app_context():
         db.session.execute(insert(User).values(
             username="admin", email="admin@example.com", password_hash=generate_password_hash(PASSWORD),
-            role="admin", active=True, session_token="bench-admin", version=1, created_at=now))
+            role="admin", active=True, version=1, created_at=now))
         db.session.commit()
     scheduler = app.extensions["scheduler"]
     scheduler.start(paused=True)

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from tests.conftest import PASSWORD
 from webapp.extensions import db
-from webapp.models import LoginFailure, User
+from webapp.models import LoginThrottle, User
 from webapp.models.types import utcnow
 
 GENERIC = "Invalid username, email or password."
@@ -119,7 +119,8 @@ def test_throttle_lifts_when_the_window_passes(app, auth, admin):
         auth.login("admin", "wrong")
     assert auth.login("admin", PASSWORD).status_code == 429
     with app.app_context():
-        db.session.execute(update(LoginFailure).values(created_at=utcnow() - timedelta(minutes=16)))
+        db.session.execute(update(LoginThrottle).values(
+            window_started_at=utcnow() - timedelta(minutes=16)))
         db.session.commit()
     assert auth.login("admin", PASSWORD).status_code == 302
 

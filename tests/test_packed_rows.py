@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import Auth
 from webapp.extensions import db
 from webapp.models import User
-from webapp.services import blog_list
+from webapp.services import blog_list, sessions
 from webapp.services.blogs import BlogData, create_blog, get_blog, update_blog
 from webapp.services.filters import BlogFilters
 from webapp.services.paging import ListQuery
@@ -67,9 +67,12 @@ def test_packed_blog_page_with_filters_and_no_rows(app, blogs):
 
 def test_packed_user_row_equals_the_plain_row(app, admin):
     with app.app_context():
+        user = db.session.get(User, admin.id)
+        params = {"user_id": admin.id, "key_hash": sessions.key_hash(sessions.start(user)),
+                  "oldest": sessions.oldest_valid()}
         connection = db.session.connection()
-        plain = connection.execute(helpers._USER_ROW, {"user_id": admin.id}).one()._asdict()
-        text = connection.scalar(helpers._USER_PACKED, {"user_id": admin.id})
+        plain = connection.execute(helpers._USER_ROW, params).one()._asdict()
+        text = connection.scalar(helpers._USER_PACKED, params)
         unpacked = helpers._user_unpacker(text, connection.dialect)
         assert unpacked == plain
         assert unpacked["active"] is True and unpacked["created_at"].tzinfo is UTC

@@ -44,6 +44,9 @@ class DefaultConfig:
     PASSWORD_MIN_LENGTH = 8
     LOGIN_MAX_FAILURES = 5
     LOGIN_FAILURE_WINDOW_SECONDS = 15 * 60
+    # A sign-in session ends after this long even if its cookies are kept (the
+    # remember cookie's own lifetime); signing out ends it at once.
+    LOGIN_SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
 
     # Lists.
     PAGE_SIZES = (20, 50, 100)
@@ -67,6 +70,8 @@ class DefaultConfig:
     # The process that owns the scheduler: run.py starts it itself; under gunicorn
     # set WEBAPP_SCHEDULER_AUTOSTART=true for exactly one process.
     SCHEDULER_AUTOSTART = False
+    # The shortest interval a job may have (a shorter one keeps a core busy running it).
+    SCHEDULER_MIN_INTERVAL_SECONDS = 1.0
     # Run history is kept this many days by a daily "purge-run-history" job (0 keeps it all).
     JOB_HISTORY_DAYS = 30
 

@@ -5,9 +5,9 @@ from webapp.models.content import Blog, BlogStatus, Tag, blog_tags
 from webapp.models.job import JobRun, MemorySample
 from webapp.models.setting import AppSetting
 from webapp.models.token import ApiToken
-from webapp.models.user import ROLE_RANK, LoginFailure, Role, User
+from webapp.models.user import ROLE_RANK, LoginSession, LoginThrottle, Role, User
 
 __all__ = [
-    "ROLE_RANK", "ApiToken", "AppSetting", "AuditEntry", "Blog", "BlogStatus", "JobRun", "LoginFailure",
-    "MemorySample", "Role", "Tag", "User", "blog_tags",
+    "ROLE_RANK", "ApiToken", "AppSetting", "AuditEntry", "Blog", "BlogStatus", "JobRun", "LoginSession",
+    "LoginThrottle", "MemorySample", "Role", "Tag", "User", "blog_tags",
 ]

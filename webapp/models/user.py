@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Index, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,11 +26,6 @@ class Role(StrEnum):
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.ADMIN: 3}
 
 
-def new_session_token() -> str:
-    """A random token; changing it signs the user out of every other session."""
-    return secrets.token_urlsafe(16)
-
-
 class User(UserMixin, db.Model):
     """A console account."""
 
@@ -45,7 +39,6 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
     version: Mapped[int] = mapped_column(default=1)
 
     __table_args__ = (
@@ -67,14 +60,35 @@ class User(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    #: The key of the sign-in session this object was loaded for (not a column):
+    #: set by ``services.sessions`` when signing in and when a request's cookie is checked.
+    login_key = None
+
     def get_id(self) -> str:
-        """Session identifier: id plus token, so a password change ends old sessions."""
-        return f"{self.id}:{self.session_token}"
+        """What the session and remember cookies hold: the id and the sign-in session's key.
+
+        The key names a row of ``login_sessions``; deleting that row (sign-out,
+        "sign out everywhere", a new password) makes every copy of the cookies useless.
+        """
+        if not self.login_key:
+            raise RuntimeError("start a sign-in session (services.sessions.start) before login_user")
+        return f"{self.id}:{self.login_key}"
+
+    def __eq__(self, other: object) -> bool:
+        """The same account (Flask-Login's compares cookie ids, which differ per sign-in)."""
+        if isinstance(other, User):
+            return self is other or (self.id is not None and self.id == other.id)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = object.__hash__
 
     def set_password(self, password: str, method: str = "scrypt") -> None:
-        """Hash and store a new password, ending the user's other sessions."""
+        """Hash and store a new password (the services end the user's sessions)."""
         self.password_hash = generate_password_hash(password, method=method)
-        self.session_token = new_session_token()
 
     def check_password(self, password: str) -> bool:
         """True when ``password`` matches the stored hash."""
@@ -85,12 +99,26 @@ class User(UserMixin, db.Model):
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
 
 
-class LoginFailure(db.Model):
-    """One failed sign-in, kept for the throttling window."""
+class LoginSession(db.Model):
+    """One signed-in browser: its cookies name it, and deleting it signs that browser out."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "login_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    account: Mapped[str] = mapped_column(String(254), index=True)  # as typed, lower-cased
-    address: Mapped[str] = mapped_column(String(64), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    #: SHA-256 of the key the cookies carry: a copy of this table signs nobody in.
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LoginThrottle(db.Model):
+    """Sign-in attempts counted for one account or one address within a window.
+
+    A counter row is incremented atomically *before* the password is checked, so
+    parallel attempts cannot all slip under the limit.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(270), primary_key=True)  # "account:..." or "address:..."
+    attempts: Mapped[int]
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -53,6 +53,7 @@ class Sampler:
         self.latest_processes: dict[str, Any] | None = None
         self.subscribers: dict[str, int] = {}  # sid -> interval
         self.users: dict[str, int] = {}  # sid -> user id, for ending a user's sockets
+        self.login_sessions: dict[str, str] = {}  # sid -> sign-in session, for ending one browser's
         self.reads = 0
         self.running = False
         self.processes_running = False
@@ -82,18 +83,28 @@ class Sampler:
         with self._lock:
             self.subscribers.pop(sid, None)
 
-    def connected(self, sid: str, user_id: int) -> None:
+    def connected(self, sid: str, user_id: int, login_session: str | None = None) -> None:
+        """Note whose socket ``sid`` is (and, when known, which sign-in session opened it)."""
         with self._lock:
             self.users[sid] = user_id
+            if login_session:
+                self.login_sessions[sid] = login_session
 
     def disconnected(self, sid: str) -> None:
         with self._lock:
             self.subscribers.pop(sid, None)
             self.users.pop(sid, None)
+            self.login_sessions.pop(sid, None)
 
     def sids_of(self, user_id: int) -> list[str]:
+        """Every socket of this user."""
         with self._lock:
             return [sid for sid, uid in self.users.items() if uid == user_id]
+
+    def sids_of_session(self, login_session: str) -> list[str]:
+        """The sockets opened by one sign-in session (one browser)."""
+        with self._lock:
+            return [sid for sid, key in self.login_sessions.items() if key == login_session]
 
     def listening(self) -> bool:
         with self._lock:

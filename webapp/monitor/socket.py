@@ -9,6 +9,7 @@ from flask_login import current_user
 from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
 
 from webapp.monitor.sampler import INTERVALS, LISTENERS_ROOM, NAMESPACE, Sampler, interval_room
+from webapp.services import sessions
 from webapp.services.signals import access_revoked
 
 
@@ -25,7 +26,8 @@ def register_handlers(socketio: SocketIO) -> None:
         """Refuse anyone not signed in (the handshake carries the session cookie)."""
         if not current_user.is_authenticated:
             return False
-        sampler().connected(request.sid, current_user.id)  # type: ignore[attr-defined]
+        sampler().connected(request.sid, current_user.id,  # type: ignore[attr-defined]
+                            sessions.key_hash(current_user.login_key))
         return True
 
     @socketio.on("disconnect", namespace=NAMESPACE)
@@ -62,15 +64,15 @@ def register_handlers(socketio: SocketIO) -> None:
         return {"ok": True}
 
 
-def disconnect_user(user_id: int) -> None:
-    """End every monitor socket of this user (called when they sign out)."""
-    for sid in sampler().sids_of(user_id):
+def disconnect_session(login_key: str) -> None:
+    """End the monitor sockets opened by one sign-in session (called when it signs out)."""
+    for sid in sampler().sids_of_session(sessions.key_hash(login_key)):
         disconnect(sid=sid, namespace=NAMESPACE)
 
 
 @access_revoked.connect
 def _end_revoked_sockets(app: Flask, user_ids: list[int]) -> None:
-    """Deactivated, deleted or re-passworded users keep no live stream open."""
+    """Deactivated, deleted, re-passworded or signed-out-everywhere users keep no live stream open."""
     with app.app_context():
         for user_id in user_ids:
             for sid in app.extensions["monitor.sampler"].sids_of(user_id):

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import case, delete, literal, update
+from sqlalchemy.dialects import postgresql, sqlite
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.extensions import db
-from webapp.models import LoginFailure, User
-from webapp.models.types import utcnow
+from webapp.models import LoginThrottle, User
+from webapp.models.types import UTCDateTime, utcnow
+from webapp.services import sessions
 from webapp.services.errors import DomainError, Forbidden, Throttled
+from webapp.services.signals import access_revoked
 from webapp.services.users import find_by_login
 
 # Compared against when the account does not exist, so a wrong username takes
@@ -31,21 +35,26 @@ class InvalidCredentials(DomainError):
 def authenticate(login: str, password: str, address: str) -> User:
     """Return the active user for these credentials, or raise.
 
-    Raises Throttled after too many recent failures for the account or the
+    Raises Throttled after too many recent attempts for the account or the
     address (even for a correct password), InvalidCredentials for any wrong
     input, Forbidden for a deactivated account.
+
+    The attempt is counted before the password is checked, in one atomic
+    statement per key, so parallel attempts cannot check more passwords than
+    the limit allows; a successful sign-in gives its count back.
     """
     user = find_by_login(login) if login else None
     account = f"user:{user.id}" if user else f"name:{login.strip().lower()[:200]}"
-    _check_throttle(account, address)
+    keys = (f"account:{account}", f"address:{address[:64]}")
+    _count_attempt(keys)
     if user is None or not user.check_password(password):
         if user is None:
             check_password_hash(_dummy_hash(), password)
-        _record_failure(account, address)
         raise InvalidCredentials(_("Invalid username, email or password."))
+    _give_back(keys)
     if not user.active:
+        db.session.commit()
         raise Forbidden(_("This account is deactivated. Ask an administrator to activate it."))
-    db.session.execute(delete(LoginFailure).where(LoginFailure.account == account))
     # A plain UPDATE: signing in must not bump the version an editor may hold.
     db.session.execute(
         update(User).where(User.id == user.id).values(last_login_at=utcnow()),
@@ -55,40 +64,69 @@ def authenticate(login: str, password: str, address: str) -> User:
     return user
 
 
+def sign_out_everywhere(user: User) -> None:
+    """End every sign-in session of ``user``: all browsers, remember cookies and sockets."""
+    sessions.end_all([user.id])
+    db.session.commit()
+    access_revoked.send(current_app._get_current_object(), user_ids=[user.id])
+
+
 def _window() -> timedelta:
     return timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
 
 
-def _check_throttle(account: str, address: str) -> None:
-    since = utcnow() - _window()
+def _count_attempt(keys: tuple[str, ...]) -> None:
+    """Add one attempt to each key's counter (atomically) and commit; Throttled over the limit."""
+    now = utcnow()
+    since = now - _window()
     limit = current_app.config["LOGIN_MAX_FAILURES"]
-    rows = db.session.execute(
-        select(LoginFailure.account, LoginFailure.address, LoginFailure.created_at)
-        .where(LoginFailure.created_at > since)
-        .where(or_(LoginFailure.account == account, LoginFailure.address == address))
-        .order_by(LoginFailure.created_at)
-    ).all()
-    for key, index in ((account, 0), (address, 1)):
-        times = [row.created_at for row in rows if row[index] == key]
-        if len(times) >= limit:
-            # Refused until the oldest failure that still counts leaves the window.
-            reopen = times[-limit] + _window()
-            seconds = max(int((reopen - utcnow()).total_seconds()), 1)
-            minutes = math.ceil(seconds / 60)
-            raise Throttled(
-                ngettext(
-                    "Too many failed sign-in attempts. Try again in %(num)d minute.",
-                    "Too many failed sign-in attempts. Try again in %(num)d minutes.",
-                    minutes,
-                ),
-                retry_after=seconds,
-            )
-
-
-def _record_failure(account: str, address: str) -> None:
-    db.session.execute(delete(LoginFailure).where(LoginFailure.created_at < utcnow() - _window()))
-    db.session.add(LoginFailure(account=account, address=address[:64]))
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.window_started_at < since))
+    reopen_at = None
+    for key in keys:
+        attempts, started = db.session.execute(_upsert(key, now, since)).one()
+        if attempts > limit:
+            reopen = started + _window()
+            reopen_at = reopen if reopen_at is None else max(reopen_at, reopen)
     db.session.commit()
+    if reopen_at is not None:
+        seconds = max(math.ceil((reopen_at - now).total_seconds()), 1)
+        minutes = math.ceil(seconds / 60)
+        raise Throttled(
+            ngettext(
+                "Too many failed sign-in attempts. Try again in %(num)d minute.",
+                "Too many failed sign-in attempts. Try again in %(num)d minutes.",
+                minutes,
+            ),
+            retry_after=seconds,
+        )
+
+
+def _upsert(key: str, now: datetime, since: datetime) -> Any:
+    """INSERT the counter at 1, or add one (restarting a window that has passed), RETURNING it."""
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(LoginThrottle).values(key=key, attempts=1, window_started_at=now)
+    expired = LoginThrottle.window_started_at < since
+    return stmt.on_conflict_do_update(
+        index_elements=[LoginThrottle.key],
+        set_={
+            "attempts": case((expired, 1), else_=LoginThrottle.attempts + 1),
+            "window_started_at": case((expired, literal(now, UTCDateTime())),
+                                      else_=LoginThrottle.window_started_at),
+        },
+    ).returning(LoginThrottle.attempts, LoginThrottle.window_started_at)
+
+
+def _give_back(keys: tuple[str, ...]) -> None:
+    """A right password: the account starts afresh, and the address gets back the attempts
+    that were this account's (a user who mistyped, then got it right, is not held against)."""
+    account, address = keys
+    given = db.session.scalar(
+        delete(LoginThrottle).where(LoginThrottle.key == account).returning(LoginThrottle.attempts)
+    ) or 1
+    db.session.execute(
+        update(LoginThrottle).where(LoginThrottle.key == address).values(
+            attempts=case((LoginThrottle.attempts > given, LoginThrottle.attempts - given), else_=0))
+    )
 
 
 def _dummy_hash() -> str:
@@ -96,4 +134,3 @@ def _dummy_hash() -> str:
     if method not in _DUMMY_HASH:
         _DUMMY_HASH[method] = generate_password_hash("not a real password", method=method)
     return _DUMMY_HASH[method]
-

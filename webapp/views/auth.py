@@ -19,8 +19,9 @@ from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm, LoginForm, PasswordChangeForm, SetupForm
 from webapp.forms.tokens import TokenForm
-from webapp.monitor.socket import disconnect_user
+from webapp.monitor.socket import disconnect_session
 from webapp.services import auth as auth_service
+from webapp.services import sessions
 from webapp.services import tokens as token_service
 from webapp.services import users as user_service
 from webapp.services.errors import DomainError, Throttled, ValidationError
@@ -62,6 +63,7 @@ def setup() -> str | Response:
             add_form_errors(form, err)
         else:
             current_app.extensions["webapp.setup_done"] = True
+            sessions.start(user)
             login_user(user)
             flash(_("Welcome, %(name)s. The console is ready.", name=user.username), "success")
             return redirect(url_for("main.index"))
@@ -85,6 +87,7 @@ def login() -> str | Response:
             if isinstance(err, Throttled):  # tells clients when to try again (RFC 9110)
                 headers["Retry-After"] = str(err.retry_after)
         else:
+            sessions.start(user)
             login_user(user, remember=form.remember.data)
             current_app.logger.info("sign-in: %s from %s", user.username, client_address())
             return redirect(safe_next_url(form.next.data) or url_for("main.index"))
@@ -94,11 +97,29 @@ def login() -> str | Response:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    """Sign out (POST only, with the CSRF token); the user's live monitor sockets end too."""
-    disconnect_user(current_user.id)
+    """Sign out (POST only, with the CSRF token).
+
+    The sign-in session ends on the server, so a saved copy of the session or
+    remember cookie no longer works, and this browser's monitor sockets close.
+    """
+    if current_user.login_key:
+        disconnect_session(current_user.login_key)
+    sessions.end(current_user)
     logout_user()
     flash(_("You have been signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout-everywhere")
+@login_required
+def logout_everywhere() -> Response:
+    """End every sign-in session of this account: other browsers, remember cookies, sockets."""
+    if ConfirmForm().validate_on_submit():
+        auth_service.sign_out_everywhere(current_user)
+        logout_user()
+        flash(_("You have been signed out everywhere."), "info")
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.profile"))
 
 
 @bp.route("/profile", methods=["GET", "POST"])
@@ -113,9 +134,8 @@ def profile() -> str | Response:
         except ValidationError as err:
             add_form_errors(form, err)
         else:
-            # The new session token signs out other sessions; keep this one.
-            login_user(current_user._get_current_object())
-            flash(_("Your password has been changed."), "success")
+            flash(_("Your password has been changed. Your other sessions have been signed out."),
+                  "success")
             return redirect(url_for("auth.profile"))
     return render_profile(form=form)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user, login_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -87,8 +87,6 @@ def edit(user_id: int) -> str | Response:
         except Conflict as err:
             flash(err.message, "warning")
         else:
-            if user_id == current_user.id:  # a new password rotated the session token: stay in
-                login_user(current_user._get_current_object())
             flash(_("User %(name)s saved.", name=user.username), "success")
             return redirect(url_for("users.index"))
     return render_template("users/form.html", form=form, user=user)
