@@ -164,3 +164,34 @@ def redis_server() -> Iterator[Any]:
     yield client
     client.flushdb()
     client.close()
+
+
+#: The PostgreSQL server for the tests that need one (``scripts/ensure-services`` starts it).
+POSTGRES_SERVER_URL = os.environ.get("WEBAPP_TEST_POSTGRES_URL",
+                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A dedicated database on the PostgreSQL server, created when missing (one per xdist worker).
+
+    With CI=true a missing server fails the run; elsewhere the test is skipped.
+    """
+    import sqlalchemy as sa
+
+    name = "webapp_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    engine = sa.create_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                       {"n": name})
+            if not exists:
+                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    except sa.exc.OperationalError as err:
+        message = f"PostgreSQL not reachable at {POSTGRES_SERVER_URL}: run scripts/ensure-services ({err})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    finally:
+        engine.dispose()
+    return sa.engine.make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)

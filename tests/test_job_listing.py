@@ -1,6 +1,6 @@
 """The job list's pages over several stores: SQLite reads keys and states packed, other
 databases plainly; both must give exactly the pages a full sort of every job gives."""
-# ruff: noqa: F811  (make_app and pg_url are fixtures)
+# ruff: noqa: F811  (make_app is a fixture)
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.test_postgres import pg_url  # noqa: F401
 from tests.test_scheduler import make_app  # noqa: F401
 from webapp.jobs.listing import JobFilter, JobKey, page_of_jobs
 

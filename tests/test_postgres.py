@@ -6,10 +6,7 @@ WEBAPP_TEST_POSTGRES_URL. With CI=true a missing server fails the run.
 
 from __future__ import annotations
 
-import os
-
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
@@ -22,31 +19,6 @@ from webapp.services.errors import ValidationError
 from webapp.services.users import UserData
 
 pytestmark = pytest.mark.postgres
-
-SERVER_URL = os.environ.get("WEBAPP_TEST_POSTGRES_URL",
-                            "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-DATABASE = "webapp_test"
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> str:
-    """A dedicated database on the server, created when missing."""
-    engine = sa.create_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                       {"n": DATABASE})
-            if not exists:
-                connection.execute(text(f'CREATE DATABASE "{DATABASE}"'))
-    except sa.exc.OperationalError as err:
-        message = f"PostgreSQL not reachable at {SERVER_URL}: run scripts/ensure-services ({err})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    finally:
-        engine.dispose()
-    return sa.engine.make_url(SERVER_URL).set(database=DATABASE).render_as_string(hide_password=False)
-
 
 @pytest.fixture
 def pg_app(pg_url, tmp_path, monkeypatch):

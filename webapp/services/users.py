@@ -17,9 +17,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from webapp.extensions import db
 from webapp.models import AppSetting, Role, User
 from webapp.models.types import utcnow
-from webapp.services import audit
+from webapp.services import audit, sessions
 from webapp.services.access import require_role
 from webapp.services.errors import Conflict, Forbidden, NotFound, ValidationError
+from webapp.services.locks import lock_active_admins
 from webapp.services.paging import ListQuery, Page, contains, paginate
 from webapp.services.signals import access_revoked
 
@@ -137,6 +138,7 @@ def _insert(data: UserData, actor: User | None, self_created: bool = False) -> U
 
 def update_user(user_id: int, data: UserData, actor: User, expected_version: int) -> User:
     """Save an edit made on version ``expected_version``; Conflict if it has moved on."""
+    lock_active_admins()
     require_role(actor, Role.ADMIN)
     user = get_user(user_id)
     if user.version != expected_version:
@@ -165,8 +167,11 @@ def update_user(user_id: int, data: UserData, actor: User, expected_version: int
     except StaleDataError:  # another request saved between our read and our write
         db.session.rollback()
         raise _conflict(get_user(user_id)) from None
+    revoked = "password" in changes or changes.get("active") == [True, False]
+    if revoked:  # an admin changing their own password stays signed in here
+        sessions.end_all([user.id], keep=actor.login_key if user.id == actor.id else None)
     db.session.commit()
-    if "password" in changes or changes.get("active") == [True, False]:
+    if revoked:
         access_revoked.send(current_app._get_current_object(), user_ids=[user.id])
     return user
 
@@ -183,6 +188,7 @@ def delete_users(user_ids: Iterable[int], actor: User, blogs: str | None = None,
 
     Users who wrote blogs need ``blogs``: "reassign" (to ``reassign_to``) or "delete".
     """
+    lock_active_admins()
     require_role(actor, Role.ADMIN)
     users = _load_all(user_ids)
     if any(u.id == actor.id for u in users):
@@ -223,6 +229,7 @@ def _handle_blogs(users: list[User], actor: User, action: str | None, reassign_t
 
 def set_active(user_ids: Iterable[int], active: bool, actor: User) -> int:
     """Activate or deactivate several accounts; all or nothing. Returns how many changed."""
+    lock_active_admins()
     require_role(actor, Role.ADMIN)
     users = _load_all(user_ids)
     if not active and any(u.id == actor.id for u in users):
@@ -233,19 +240,44 @@ def set_active(user_ids: Iterable[int], active: bool, actor: User) -> int:
     for user in changed:
         user.active = active
         audit.record(actor, "update", user, {"active": [not active, active]})
+    if not active and changed:
+        sessions.end_all([u.id for u in changed])
     db.session.commit()
     if not active and changed:
         access_revoked.send(current_app._get_current_object(), user_ids=[u.id for u in changed])
     return len(changed)
 
 
+@dataclass
+class Skipped:
+    """A selected row a bulk action left alone, and why."""
+
+    user: User
+    reason: str
+
+
+def without_actor(user_ids: Iterable[int], actor: User, action: str) -> tuple[list[int], list[Skipped]]:
+    """Split a bulk selection for ``action`` ("delete" or "deactivate") into the ids to act on
+    and the actor's own row, which such an action skips instead of failing as a whole."""
+    ids = sorted(set(user_ids))
+    if actor.id not in ids:
+        return ids, []
+    reason = (_("You cannot delete your own account.") if action == "delete"
+              else _("You cannot deactivate your own account."))
+    return [i for i in ids if i != actor.id], [Skipped(actor, reason)]
+
+
 def change_own_password(user: User, current: str, new: str) -> None:
-    """Change a user's own password after checking the current one."""
+    """Change a user's own password after checking the current one.
+
+    Every other sign-in session of the user ends; the one making the change stays.
+    """
     if not user.check_password(current):
         raise ValidationError({"current_password": [_("The current password is not correct.")]})
     _check_password(new)
     user.set_password(new, current_app.config["PASSWORD_HASH_METHOD"])
     audit.record(user, "update", user, {"password": [None, audit.SECRET_CHANGED]})
+    sessions.end_all([user.id], keep=user.login_key)
     db.session.commit()
     access_revoked.send(current_app._get_current_object(), user_ids=[user.id])
 
