@@ -8,13 +8,13 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench-blogs bench-monitor bench-scheduler install install-dev browser services messages clean
+.PHONY: run test lint bench-blogs bench-monitor bench-scheduler install install-dev browser sqlite services messages clean
 
 run: install
 	$(BIN)/flask --app webapp db upgrade
 	WEBAPP_HOST=$(HOST) WEBAPP_PORT=$(PORT) $(BIN)/python run.py
 
-test: install-dev browser services
+test: install-dev browser sqlite services
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
@@ -49,6 +49,9 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 browser:
 	@scripts/ensure-chromium
+
+sqlite:
+	@scripts/ensure-sqlite3
 
 services:
 	@scripts/ensure-services

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from webapp.extensions import db
 from webapp.models.types import UTCDateTime, utcnow
@@ -26,21 +28,47 @@ blog_tags = Table(
 )
 
 
+def tag_name_key(name: str) -> str:
+    """What tag names are compared by: NFKC-normalised and case-folded.
+
+    "flask" in fullwidth letters, "Flask" and "flask" share a key, and so do a composed and a
+    decomposed "é". Casefolding can undo NFKC for a few characters, hence the second pass.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def _name_key_default(context: Any) -> str:
+    """``name_key`` for INSERTs that name only ``name`` (bulk inserts in scripts and tests)."""
+    return tag_name_key(context.get_current_parameters()["name"])
+
+
 class Tag(db.Model):
-    """A label for blogs; the name is unique regardless of case."""
+    """A label for blogs; the name is unique regardless of case and Unicode form.
+
+    The uniqueness is a plain unique index on ``name_key``, computed here in Python,
+    so any SQLite client can check the index (an index on an app-registered
+    function would look corrupt to ``PRAGMA integrity_check`` in a stock client).
+    """
 
     __tablename__ = "tags"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
+    # NFKC + casefold can make a name up to three times longer.
+    name_key: Mapped[str] = mapped_column(String(200), default=_name_key_default)
     slug: Mapped[str] = mapped_column(String(60), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     colour: Mapped[str] = mapped_column(String(7), default="#6c757d")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
 
-    __table_args__ = (Index("uq_tags_name_lower", func.lower(name), unique=True),)
+    __table_args__ = (Index("uq_tags_name_key", name_key, unique=True),)
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("name")
+    def _keep_name_key(self, _attribute: str, name: str) -> str:
+        self.name_key = tag_name_key(name)
+        return name
 
     def __str__(self) -> str:
         return self.name

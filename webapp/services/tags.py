@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
+from webapp.models.content import tag_name_key
 from webapp.models.types import utcnow
 from webapp.services import audit, choices
 from webapp.services.access import require_role
@@ -63,14 +64,14 @@ def list_tags(query: ListQuery) -> Page[TagRow]:
 
 def all_tags() -> list[Tag]:
     """Every tag by name (for pickers and filters)."""
-    return list(db.session.scalars(select(Tag).order_by(func.lower(Tag.name))))
+    return list(db.session.scalars(select(Tag).order_by(Tag.name_key)))
 
 
 def tag_choices() -> choices.Choices:
     """(id, name) of every tag by name, for select menus (cached, see services.choices)."""
     return choices.cached("tags", lambda: [
         (tag_id, name) for tag_id, name in
-        db.session.execute(select(Tag.id, Tag.name).order_by(func.lower(Tag.name)))])
+        db.session.execute(select(Tag.id, Tag.name).order_by(Tag.name_key))])
 
 
 def get_tag(tag_id: int) -> Tag:
@@ -82,17 +83,18 @@ def usage_count(tag_id: int) -> int:
     return db.session.scalar(select(func.count()).where(blog_tags.c.tag_id == tag_id)) or 0
 
 
-def find_by_names(names: Iterable[str]) -> dict[str, Tag]:
-    """Existing tags by lower-cased name.
+def normalise_name(name: str) -> str:
+    """A tag name as it is stored: NFKC-normalised, with runs of white space as one space."""
+    return " ".join(unicodedata.normalize("NFKC", name or "").split())
 
-    Both sides go through the database's lower(), like the unique index: SQLite's
-    lower() leaves non-ASCII letters alone, so Python's lower() would miss "À" there.
-    """
-    wanted = {n.strip() for n in names if n.strip()}
+
+def find_by_names(names: Iterable[str]) -> dict[str, Tag]:
+    """Existing tags by ``tag_name_key`` (the unique index's key) of the given names."""
+    wanted = {tag_name_key(normalise_name(n)) for n in names if normalise_name(n)}
     if not wanted:
         return {}
-    tags = db.session.scalars(select(Tag).where(func.lower(Tag.name).in_([func.lower(n) for n in wanted])))
-    return {t.name.lower(): t for t in tags}
+    tags = db.session.scalars(select(Tag).where(Tag.name_key.in_(wanted)))
+    return {t.name_key: t for t in tags}
 
 
 def create_tag(data: TagData, actor: User) -> Tag:
@@ -109,11 +111,11 @@ def create_tag(data: TagData, actor: User) -> Tag:
 
 def create_missing(names: Iterable[str], actor: User) -> list[Tag]:
     """Tags for ``names``, creating (and auditing) the ones that do not exist. No commit."""
-    wanted: dict[str, str] = {}
+    wanted: dict[str, str] = {}  # the first spelling of each key, as typed
     for name in names:
-        name = " ".join(name.split())
-        if name and name.lower() not in wanted:
-            wanted[name.lower()] = name
+        name = normalise_name(name)
+        if name and tag_name_key(name) not in wanted:
+            wanted[tag_name_key(name)] = name
     existing = find_by_names(wanted.values())
     tags = []
     for key, name in wanted.items():
@@ -209,7 +211,7 @@ def _new_slug(name: str) -> str:
 
 def _validate(data: TagData, exclude_id: int | None, field: str = "name") -> TagData:
     errors: dict[str, list[str]] = {}
-    name = " ".join((data.name or "").split())
+    name = normalise_name(data.name)  # before every check: NFKC can make a comma or lengthen a name
     if not name or len(name) > 50:
         errors[field] = [_("A tag name has 1 to 50 characters.")]
     elif "," in name:
@@ -238,7 +240,7 @@ def _validate(data: TagData, exclude_id: int | None, field: str = "name") -> Tag
 
 
 def _name_taken(name: str, exclude_id: int | None) -> bool:
-    stmt = select(Tag.id).where(func.lower(Tag.name) == func.lower(name))  # as the unique index does
+    stmt = select(Tag.id).where(Tag.name_key == tag_name_key(name))  # as the unique index does
     if exclude_id is not None:
         stmt = stmt.where(Tag.id != exclude_id)
     return db.session.scalar(stmt.limit(1)) is not None
