@@ -16,7 +16,7 @@ run: install
 
 test: install-dev browser sqlite services
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: install-dev
 	$(BIN)/ruff check .
