@@ -1,5 +1,5 @@
 """Ids and versions are ASCII digits only: Python's ``int()`` and ``str.isdigit()`` also
-read fullwidth ("１２") and Arabic-Indic ("١٢") digits, and none of them may pick a row."""
+read fullwidth and Arabic-Indic digits, and none of them may pick a row."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from webapp.extensions import db
 from webapp.models import Blog, Tag, User
 from webapp.services.filters import ascii_int, is_id, parse_ids
 
-FULLWIDTH_ONE = "\uff11"  # "１"
-ARABIC_INDIC_ONE = "\u0661"  # "١"
-ODD_DIGITS = ["\uff11\uff12", "\u0661\u0662", "\u0967", "1\uff12"]  # "１２", "١٢", Devanagari 1, mixed
+FULLWIDTH_ONE = "\uff11"
+ARABIC_INDIC_ONE = "\u0661"
+# Fullwidth, Arabic-Indic, Devanagari, and ASCII mixed with fullwidth.
+ODD_DIGITS = ["\uff11\uff12", "\u0661\u0662", "\u0967", "1\uff12"]
 
 
 @pytest.mark.parametrize("value", ODD_DIGITS)
