@@ -237,3 +237,17 @@ def test_audit_log_names_the_api_caller(app, admin):
     make_tag(app, "other")
     entries = audit_entries(app, "tags")
     assert ("admin", "create", str(tag_id)) in entries and ("admin", "update", str(tag_id)) in entries
+
+
+def test_unknown_tokens_from_one_address_are_throttled_like_sign_ins(app, admin):
+    valid = ApiClient(app, issue_token(app, admin))
+    guesser = ApiClient(app, "wa_guessed")
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    assert [guesser.get("/api/v1/tags").status_code for _ in range(limit)] == [401] * limit
+    refused = guesser.get("/api/v1/tags")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert "Too many failed" in error_of(refused)["message"]
+    # The address waits, whatever token it sends; another address is not affected.
+    assert valid.get("/api/v1/tags").status_code == 429
+    other = valid.get("/api/v1/tags", environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    assert other.status_code == 200

@@ -64,6 +64,20 @@ def authenticate(login: str, password: str, address: str) -> User:
     return user
 
 
+def check_token_throttle(address: str) -> None:
+    """Throttled when this address sent too many unknown API tokens in the window."""
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    row = db.session.get(LoginThrottle, f"token-address:{address[:64]}")
+    if row is not None and row.attempts >= limit and row.window_started_at >= utcnow() - _window():
+        db.session.rollback()
+        raise _throttled(row.window_started_at + _window() - utcnow())
+
+
+def count_bad_token(address: str) -> None:
+    """Count an unknown or revoked API token from ``address`` (atomically); Throttled past the limit."""
+    _count_attempt((f"token-address:{address[:64]}",))
+
+
 def sign_out_everywhere(user: User) -> None:
     """End every sign-in session of ``user``: all browsers, remember cookies and sockets."""
     sessions.end_all([user.id])
@@ -89,16 +103,20 @@ def _count_attempt(keys: tuple[str, ...]) -> None:
             reopen_at = reopen if reopen_at is None else max(reopen_at, reopen)
     db.session.commit()
     if reopen_at is not None:
-        seconds = max(math.ceil((reopen_at - now).total_seconds()), 1)
-        minutes = math.ceil(seconds / 60)
-        raise Throttled(
-            ngettext(
-                "Too many failed sign-in attempts. Try again in %(num)d minute.",
-                "Too many failed sign-in attempts. Try again in %(num)d minutes.",
-                minutes,
-            ),
-            retry_after=seconds,
-        )
+        raise _throttled(reopen_at - now)
+
+
+def _throttled(wait: timedelta) -> Throttled:
+    seconds = max(math.ceil(wait.total_seconds()), 1)
+    minutes = math.ceil(seconds / 60)
+    return Throttled(
+        ngettext(
+            "Too many failed sign-in attempts. Try again in %(num)d minute.",
+            "Too many failed sign-in attempts. Try again in %(num)d minutes.",
+            minutes,
+        ),
+        retry_after=seconds,
+    )
 
 
 def _upsert(key: str, now: datetime, since: datetime) -> Any:

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from webapp.extensions import csrf
 from webapp.models import User
+from webapp.services import auth as auth_service
 from webapp.services import tokens
 from webapp.views.api.errors import ApiError
 
@@ -53,8 +54,11 @@ def _token_user(header: str) -> User:
     scheme, _sep, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized(_("Use Authorization: Bearer <token>."), invalid_token=True)
+    address = request.remote_addr or "unknown"
+    auth_service.check_token_throttle(address)
     user = tokens.authenticate_token(token.strip())
     if user is None:
+        auth_service.count_bad_token(address)
         raise unauthorized(_("The API token is not valid or has been revoked."), invalid_token=True)
     return user
 
