@@ -50,7 +50,7 @@ def test_password_values_are_never_stored(app, as_admin, admin):
 def test_bulk_actions_record_one_entry_per_user(app, as_admin, make_user):
     ids = [str(make_user(n).id) for n in ("u1", "u2")]
     before = len(entries(app))
-    as_admin.post("/users/bulk", data={"action": "deactivate", "ids": ids})
+    as_admin.post("/users/bulk", data={"action": "deactivate", "ids": ids, "confirmed": "1"})
     assert [e[3:] for e in entries(app)[before:]] == [
         ("u1", {"active": [True, False]}), ("u2", {"active": [True, False]})]
 

@@ -214,7 +214,7 @@ def test_deactivating_a_user_ends_their_sockets(app):
         from webapp.models import User
 
         viv_id = db.session.scalar(db.select(User.id).where(User.username == "viv"))
-    admin.post("/users/bulk", data={"action": "deactivate", "ids": [str(viv_id)]})
+    admin.post("/users/bulk", data={"action": "deactivate", "ids": [str(viv_id)], "confirmed": "1"})
     assert not viewer.is_connected(NS)
 
 

@@ -301,8 +301,8 @@ def test_nobody_can_delete_themselves(app, as_admin, admin, make_user):
 
 def test_bulk_refuses_to_deactivate_yourself_but_deletes_inactive_admins(app, as_admin, admin, make_user):
     dormant = make_user("dormant", role="admin", active=False)
-    response = as_admin.post("/users/bulk", data={"action": "deactivate", "ids": [str(admin.id)]},
-                             follow_redirects=True)
+    response = as_admin.post("/users/bulk", data={"action": "deactivate", "ids": [str(admin.id)],
+                                                  "confirmed": "1"}, follow_redirects=True)
     assert "You cannot deactivate your own account." in response.text
     # Deleting an inactive admin is fine: the active one remains.
     as_admin.post("/users/bulk", data={"action": "delete", "ids": [str(dormant.id)], "confirmed": "1"})
@@ -332,7 +332,7 @@ def test_delete_is_refused_by_get_without_confirming(app, as_admin, make_user):
 
 def test_bulk_deactivate_and_activate(app, as_admin, make_user):
     ids = [str(make_user(name).id) for name in ("u1", "u2", "u3")]
-    response = as_admin.post("/users/bulk", data={"action": "deactivate", "ids": ids[:2]},
+    response = as_admin.post("/users/bulk", data={"action": "deactivate", "ids": ids[:2], "confirmed": "1"},
                              follow_redirects=True)
     assert "2 users updated." in response.text
     assert [stored(app, n).active for n in ("u1", "u2", "u3")] == [False, False, True]

@@ -1,5 +1,5 @@
 """Blog and tag screens in a real browser: writing a blog with the tag picker and the
-live preview, filtering and downloading the list, bulk deletion, merging and deleting
+live preview, filtering and downloading the list, bulk publishing and deletion, merging and deleting
 tags, and a clean console on every blog and tag page.
 
 Each test gets a fresh empty database (``live_server``) and a fresh page. Accounts and
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import LiveServer
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import Blog, User
 from webapp.services.blogs import BlogData, create_blog
 from webapp.services.users import UserData, create_user_as_system
 
@@ -45,6 +45,13 @@ def create_blogs(server: LiveServer, author: str, blogs: Iterable[tuple[str, lis
         assert actor is not None
         return [create_blog(BlogData(title=title, body=f"About {title}.", tags=tags), actor).id
                 for title, tags in blogs]
+
+
+def blog_statuses(server: LiveServer, ids: list[int]) -> list[str]:
+    with server.app.app_context():
+        statuses = [db.session.get(Blog, i).status for i in ids]
+        db.session.remove()
+        return statuses
 
 
 def sign_in(page: Page, server: LiveServer, login: str) -> None:
@@ -181,6 +188,39 @@ def test_bulk_delete_from_the_list(page: Page, live_server: LiveServer) -> None:
     expect(flash(page)).to_contain_text("2 blogs changed.")
     expect(blog_rows(page)).to_have_count(1)
     expect(blog_rows(page)).to_contain_text("Second post")
+
+
+def test_bulk_publish_asks_first_and_says_how_many(page: Page, live_server: LiveServer) -> None:
+    """Select all and Apply: the menu starts blank, and Publish goes through a confirmation
+    page that counts the drafts, starts on Cancel and is usable from the keyboard."""
+    create_accounts(live_server, ("editor", "editor"))
+    ids = create_blogs(live_server, "editor", [("Alpha", []), ("Beta", []), ("Gamma", [])])
+    sign_in(page, live_server, "editor")
+
+    page.goto(f"{live_server.url}/blogs/")
+    menu = page.get_by_label("With selected")
+    expect(menu).to_have_value("")
+    expect(menu.locator("option:checked")).to_have_text("Choose an action…")
+    page.get_by_label("Select all on this page").check()
+    apply = page.get_by_role("button", name=re.compile(r"^Apply"))
+    expect(apply).to_contain_text("(3)")
+    apply.click()  # no action chosen: the browser does not send the form
+    assert menu.evaluate("select => select.validity.valueMissing")
+    expect(page).to_have_url(f"{live_server.url}/blogs/")
+
+    menu.select_option(label="Publish")
+    apply.click()
+    expect(page.get_by_role("heading", name="Publish 3 blogs?")).to_be_visible()
+    expect(page.get_by_test_id("bulk-list").locator("li")).to_have_count(3)
+    expect(page.get_by_role("link", name="Cancel")).to_be_focused()
+    assert blog_statuses(live_server, ids) == ["draft"] * 3  # nothing published yet
+
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Yes, publish 3 blogs")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(flash(page)).to_contain_text("3 blogs changed.")
+    expect(blog_rows(page).filter(has_text="published")).to_have_count(3)
+    assert blog_statuses(live_server, ids) == ["published"] * 3
 
 
 def test_tag_screens_merge_and_delete(page: Page, live_server: LiveServer) -> None:

@@ -93,7 +93,9 @@ class ConfirmForm(FlaskForm):
 class BulkUserForm(FlaskForm):
     """An action applied to the selected rows of the user list."""
 
+    # Starts on the placeholder: a real action is always chosen on purpose.
     action = SelectField(_l("With selected"), choices=[
+        SelectChoice("", _l("Choose an action…")),
         SelectChoice("activate", _l("Activate")), SelectChoice("deactivate", _l("Deactivate")),
         SelectChoice("delete", _l("Delete")),
     ], validators=[InputRequired()])

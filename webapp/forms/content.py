@@ -51,7 +51,9 @@ class BlogForm(FlaskForm):
 class BulkBlogForm(FlaskForm):
     """An action applied to the selected rows of the blog list."""
 
+    # Starts on the placeholder: a real action is always chosen on purpose.
     action = SelectField(_l("With selected"), choices=[
+        SelectChoice("", _l("Choose an action…")),
         SelectChoice("publish", _l("Publish")), SelectChoice("unpublish", _l("Unpublish")),
         SelectChoice("add_tag", _l("Add tag")), SelectChoice("remove_tag", _l("Remove tag")),
         SelectChoice("delete", _l("Delete")),

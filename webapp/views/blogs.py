@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from webapp import localtime
 from webapp.forms import BlogForm, BulkBlogForm, ConfirmForm
-from webapp.models import Blog, Role
+from webapp.models import Blog, BlogStatus, Role
 from webapp.services import blogs as blog_service
 from webapp.services import choices, exports, uploads
 from webapp.services import tags as tag_service
@@ -38,6 +38,8 @@ from webapp.views.helpers import add_form_errors, download_response, role_requir
 bp = Blueprint("blogs", __name__, url_prefix="/blogs")
 
 COVER_NAME = re.compile(r"^[0-9a-f]{32}\.(png|jpg|webp)$")
+#: Bulk actions that show a confirmation page first (with how many blogs they change).
+CONFIRM_FIRST = frozenset({"publish", "delete"})
 
 
 def _list_request() -> tuple[ListQuery, BlogFilters, list[str]]:
@@ -173,26 +175,37 @@ def delete(blog_id: int) -> str | BaseResponse:
 @bp.post("/bulk")
 @role_required(Role.EDITOR)
 def bulk() -> str | BaseResponse:
-    """Publish, unpublish, tag, untag or delete the selected blogs (deletion asks first)."""
+    """Publish, unpublish, tag, untag or delete the selected blogs (publishing and deleting ask first)."""
     form = BulkBlogForm()
     ids = parse_ids(request.form.getlist("ids"))
     back = safe_back_url(request.form.get("back"), "/blogs") or url_for("blogs.index")
+    if not request.form.get("action"):  # the menu's placeholder
+        flash(_("Choose an action from the menu first. Nothing was changed."), "warning")
+        return redirect(back)
     if not form.validate_on_submit() or not ids:
         flash(_("Select at least one blog and an action."), "warning")
         return redirect(back)
     action = form.action.data
     try:
-        if action == "delete" and not form.confirmed.data:
-            form.confirmed.data = "1"
-            blogs = [blog_service.get_blog(i) for i in ids]
-            return render_template("blogs/confirm_delete.html", form=form, blogs=blogs, bulk=True,
-                                   back=back)
+        if action in CONFIRM_FIRST and not form.confirmed.data:
+            return _confirm(form, action, ids, back)
         count = _apply(action, ids, form.tag_id.data)
     except DomainError as err:
         flash(err.message, "danger")
     else:
         flash(ngettext("%(num)d blog changed.", "%(num)d blogs changed.", count), "success")
     return redirect(back)
+
+
+def _confirm(form: BulkBlogForm, action: str, ids: list[int], back: str) -> str:
+    """The confirmation page of a bulk publish or delete, saying how many blogs change."""
+    form.confirmed.data = "1"
+    blogs = [blog_service.get_blog(i) for i in ids]
+    if action == "delete":
+        return render_template("blogs/confirm_delete.html", form=form, blogs=blogs, bulk=True, back=back)
+    drafts = [b for b in blogs if b.status != BlogStatus.PUBLISHED]
+    return render_template("blogs/confirm_bulk.html", form=form, action=action, blogs=blogs,
+                           changing=drafts, back=back)
 
 
 def _apply(action: str, ids: list[int], tag_id: int | None) -> int:

@@ -108,10 +108,13 @@ def delete(user_id: int) -> str | Response:
 @bp.post("/bulk")
 @role_required(Role.ADMIN)
 def bulk() -> str | Response:
-    """Activate, deactivate or delete the selected users; deletion asks first."""
+    """Activate, deactivate or delete the selected users; deactivating and deleting ask first."""
     form = BulkUserForm()
     ids = parse_ids(request.form.getlist("ids"))
     back = safe_back_url(request.form.get("back"), "/users") or url_for("users.index")
+    if not request.form.get("action"):  # the menu's placeholder
+        flash(_("Choose an action from the menu first. Nothing was changed."), "warning")
+        return redirect(back)
     if not form.validate_on_submit():
         flash(_("Choose an action for the selected users."), "warning")
         return redirect(back)
@@ -125,6 +128,9 @@ def bulk() -> str | Response:
                 return done
         form.confirmed.data = "1"
         return _confirm_delete(form, [user_service.get_user(i) for i in ids], bulk=True, back=back)
+    if form.action.data == "deactivate" and not form.confirmed.data:
+        form.confirmed.data = "1"
+        return _confirm_deactivate(form, [user_service.get_user(i) for i in ids], back)
     try:
         count = user_service.set_active(ids, form.action.data == "activate", current_user)
     except DomainError as err:
@@ -163,6 +169,12 @@ def _confirm_delete(form: FlaskForm, users: list[User], bulk: bool, back: str) -
     return render_template("users/confirm_delete.html", form=form, users=users, bulk=bulk, back=back,
                            blog_counts=counts, authors=authors,
                            chosen=request.form.get("blogs", ""), target=request.form.get("reassign_to", ""))
+
+
+def _confirm_deactivate(form: FlaskForm, users: list[User], back: str) -> str:
+    """The confirmation page, counting the accounts that would change (active ones, not yours)."""
+    changing = [u for u in users if u.active and u.id != current_user.id]
+    return render_template("users/confirm_bulk.html", form=form, users=users, changing=changing, back=back)
 
 
 def _user_data(form: UserForm) -> UserData:

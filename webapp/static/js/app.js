@@ -10,6 +10,7 @@
     var sync = function () {
       var all = boxes(), checked = 0;
       all.forEach(function (box) { if (box.checked) { checked += 1; } });
+      master.disabled = all.length === 0;  // e.g. only your own row, which is never selectable
       master.checked = all.length > 0 && checked === all.length;
       master.indeterminate = checked > 0 && checked < all.length;
       form.querySelectorAll("[data-needs-selection]").forEach(function (el) { el.disabled = checked === 0; });
