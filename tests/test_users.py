@@ -309,6 +309,22 @@ def test_bulk_refuses_to_deactivate_yourself_but_deletes_inactive_admins(app, as
     assert stored(app, "dormant") is None
 
 
+@pytest.mark.parametrize("action", ["deactivate", "delete"])
+def test_bulk_skips_your_own_row_says_so_and_changes_the_others(app, as_admin, admin, make_user, action):
+    bob, carol = make_user("bob"), make_user("carol")
+    ids = [str(admin.id), str(bob.id), str(carol.id)]
+    response = as_admin.post("/users/bulk", data={"action": action, "ids": ids, "confirmed": "1"},
+                             follow_redirects=True)
+    verb = "delete" if action == "delete" else "deactivate"
+    assert f"admin was skipped: You cannot {verb} your own account." in response.text
+    assert "2 users" in response.text
+    me = stored(app, "admin")
+    assert me is not None and me.active
+    for name in ("bob", "carol"):
+        user = stored(app, name)
+        assert user is None if action == "delete" else not user.active
+
+
 # -- delete ----------------------------------------------------------------------------------
 
 def test_delete_asks_for_confirmation_first(app, as_admin, make_user):
@@ -358,9 +374,11 @@ def test_bulk_with_nothing_selected_says_so(as_admin):
 
 
 def test_bulk_is_all_or_nothing(app, as_admin, admin, make_user):
+    # Your own row is skipped with a message (above); a row that cannot be changed stops them all.
     bob = make_user("bob")
-    as_admin.post("/users/bulk", data={"action": "delete", "ids": [str(bob.id), str(admin.id)],
-                                       "confirmed": "1"})
+    response = as_admin.post("/users/bulk", data={"action": "delete", "ids": [str(bob.id), "9999"],
+                                                  "confirmed": "1"}, follow_redirects=True)
+    assert "No user with id 9999." in response.text
     assert stored(app, "bob") is not None
 
 

@@ -121,6 +121,14 @@ def bulk() -> str | Response:
     if not ids:
         flash(_("Select at least one user."), "warning")
         return redirect(back)
+    if form.action.data in {"delete", "deactivate"}:
+        # Your own row is left out, and the page says so, rather than refusing the whole selection.
+        ids, skipped = user_service.without_actor(ids, current_user, form.action.data)
+        for item in skipped:
+            flash(_("%(name)s was skipped: %(reason)s", name=item.user.username, reason=item.reason),
+                  "warning")
+        if not ids:
+            return redirect(back)
     if form.action.data == "delete":
         if form.confirmed.data:
             done = _delete(ids, back)
