@@ -15,9 +15,10 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from webapp.services.filters import MAX_ID, ascii_int
+from webapp.forms.validators import LocalTimeWithinDates, id_range
+from webapp.services.filters import ascii_int
 
 STATUS_CHOICES = [SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published"))]
 
@@ -32,11 +33,11 @@ class BlogForm(FlaskForm):
     body = TextAreaField(_l("Text (Markdown)"), validators=[Length(max=200_000)],
                          render_kw={"rows": 16, "data-preview-source": ""})
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="draft")
-    publish_at = DateTimeLocalField(_l("Publish at"), validators=[Optional()],
+    publish_at = DateTimeLocalField(_l("Publish at"), validators=[Optional(), LocalTimeWithinDates()],
                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                     description=_l("Shown as the publication time. Publishing drafts "
                                                    "automatically comes with the job scheduler."))
-    author_id = SelectField(_l("Author"), coerce=ascii_int, validators=[Optional(), NumberRange(1, MAX_ID)],
+    author_id = SelectField(_l("Author"), coerce=ascii_int, validators=[Optional(), id_range()],
                             validate_choice=False)
     tags = StringField(_l("Tags"), validators=[Length(max=2000)],
                        description=_l("Separate with commas; new names create tags."),
@@ -58,7 +59,7 @@ class BulkBlogForm(FlaskForm):
         SelectChoice("add_tag", _l("Add tag")), SelectChoice("remove_tag", _l("Remove tag")),
         SelectChoice("delete", _l("Delete")),
     ], validators=[InputRequired()])
-    tag_id = SelectField(_l("Tag"), coerce=ascii_int, validators=[Optional(), NumberRange(1, MAX_ID)],
+    tag_id = SelectField(_l("Tag"), coerce=ascii_int, validators=[Optional(), id_range()],
                          validate_choice=False)
     confirmed = HiddenField()
 
@@ -81,5 +82,5 @@ class MergeTagForm(FlaskForm):
     """Merge one tag into another."""
 
     target = SelectField(_l("Merge into"), coerce=ascii_int,
-                         validators=[InputRequired(), NumberRange(1, MAX_ID)], validate_choice=False)
+                         validators=[InputRequired(), id_range()], validate_choice=False)
     submit = SubmitField(_l("Merge"))

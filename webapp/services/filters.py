@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from webapp.models import BlogStatus
 from webapp.services.errors import ValidationError
+from webapp.services.limits import ID_DIGITS, MAX_DAY, MIN_DAY, within_ids
 
 
 @dataclass(frozen=True)
@@ -66,18 +67,14 @@ def parse_blog_filters(args: Any) -> BlogFilters:
     )
 
 
-#: Bounds that keep date arithmetic and time zone conversion in range.
-MIN_DAY, MAX_DAY = date(1900, 1, 1), date(9998, 12, 31)
-MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
-
-
 def is_id(value: str) -> bool:
     """True for a positive database id written in ASCII digits (fits an INTEGER column).
 
     ``str.isdigit()`` and ``int()`` alone also accept other scripts' digits
     (fullwidth "\\uff11\\uff12", Arabic-Indic "\\u0661\\u0662"), so the ASCII check comes first.
+    The length check comes before ``int()``, which refuses more than 4,300 digits with an error.
     """
-    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
+    return value.isascii() and value.isdigit() and len(value) <= ID_DIGITS and within_ids(int(value))
 
 
 def ascii_int(value: Any) -> int:
@@ -108,7 +105,8 @@ def parse_day(value: str | None, name: str, errors: dict[str, list[str]]) -> dat
         errors[name] = [_("Use a date like 2024-12-31.")]
         return None
     if not MIN_DAY <= day <= MAX_DAY:
-        errors[name] = [_("Use a date between 1900 and 9998.")]
+        errors[name] = [_("Use a date between %(first)s and %(last)s.", first=MIN_DAY.isoformat(),
+                          last=MAX_DAY.isoformat())]
         return None
     return day
 

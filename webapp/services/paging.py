@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from webapp.extensions import db
+from webapp.services.limits import MAX_PAGE
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ class ListQuery:
         desc = sort.startswith("-")
         filters = {name: args[name] for name in filter_names if args.get(name, "") != ""}
         return cls(
-            page=max(_int(args.get("page"), 1), 1),
+            page=min(max(_int(args.get("page"), 1), 1), MAX_PAGE),
             per_page=per_page,
             sort=sort.lstrip("-"),
             desc=desc,
@@ -48,6 +49,7 @@ class ListQuery:
 
 
 def _int(value: str | None, default: int) -> int:
+    """``value`` in ASCII digits as an int; ``default`` for anything else, or more than 9 digits."""
     if value is None or not value.isascii() or not value.isdigit() or len(value) > 9:
         return default
     return int(value)

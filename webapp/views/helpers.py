@@ -20,7 +20,8 @@ from webapp.models import LoginSession, User
 from webapp.services import sessions
 from webapp.services.access import require_role
 from webapp.services.errors import Forbidden, ValidationError
-from webapp.services.filters import MAX_ID, is_id
+from webapp.services.filters import is_id
+from webapp.services.limits import MAX_ID
 from webapp.services.packed import Unpacker, is_packing, packed_select
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
 
 from webapp.extensions import csrf
 from webapp.models import User
@@ -64,6 +65,18 @@ def _token_user(header: str) -> User:
 
 
 def _require_json_body() -> None:
-    """A request body must be JSON: a form post would otherwise read as an empty object."""
-    if request.method in BODY_METHODS and request.content_length and not request.is_json:
+    """A request body must be JSON: a form post would otherwise read as an empty object.
+
+    The body is parsed here, with Flask's parser, which turns every ``ValueError``
+    into a 400: the schemas' parser (webargs) catches only syntax errors, and a
+    number of more than 4,300 digits raises a plain ``ValueError`` in ``json.loads``.
+    """
+    if request.method not in BODY_METHODS:
+        return
+    if request.content_length and not request.is_json:
         raise ApiError(415, _("Send a JSON body with Content-Type: application/json."))
+    if request.is_json and request.get_data(cache=True):
+        try:
+            request.get_json()
+        except BadRequest:
+            raise ApiError(400, _("The request body is not valid JSON.")) from None

@@ -11,13 +11,14 @@ from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
 
+from webapp.services.limits import MAX_ID, MAX_VERSION
 from webapp.services.paging import ListQuery, Page
 from webapp.views.api.errors import ApiError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: A path segment carrying an id: positive and within the database's 32-bit integers.
-ID = "int(min=1, max=2147483647)"
+ID = f"int(min=1, max={MAX_ID})"
 
 LIST_HEADERS = {
     "Link": {"description": "RFC 5988 links: first, prev, next, last.", "schema": {"type": "string"}},
@@ -98,6 +99,9 @@ def expected_version(body_version: int | None) -> int | None:
             raise ApiError(400, _("Some parameters are not valid."),
                            {"If-Match": [_('Send the ETag from GET, like "3".')]})
         from_header = int(match.group(1))
+        if not 1 <= from_header <= MAX_VERSION:
+            raise ApiError(400, _("Some parameters are not valid."),
+                           {"If-Match": [_("Not a valid version.")]})
     if body_version is not None and from_header is not None and body_version != from_header:
         raise ApiError(400, _("Some parameters are not valid."),
                        {"If-Match": [_("The If-Match header and the version in the body differ.")]})

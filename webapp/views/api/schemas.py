@@ -17,9 +17,7 @@ from webapp.models import BlogStatus, Role
 from webapp.services import blogs as blog_service
 from webapp.services import tags as tag_service
 from webapp.services import users as user_service
-
-#: Ids are 32-bit integers in the database (PostgreSQL ``integer``).
-MAX_ID = 2**31 - 1
+from webapp.services.limits import MAX_DATE, MAX_DAY, MAX_ID, MAX_PAGE, MAX_VERSION, MIN_DATE, MIN_DAY
 
 
 class ApiSchema(Schema):
@@ -91,6 +89,18 @@ class Day(fields.Date):
                                           "format": _l("Use a date like 2024-12-31.")})
 
 
+def moment_field(**kwargs: Any) -> UtcDateTime:
+    """A date-time within MIN_DATE..MAX_DATE (after conversion to UTC)."""
+    between = validate.Range(MIN_DATE, MAX_DATE, error=_l("Use a date-time from {min} to {max}."))
+    return UtcDateTime(validate=between, **kwargs)
+
+
+def day_field(**kwargs: Any) -> Day:
+    """A day within MIN_DAY..MAX_DAY."""
+    between = validate.Range(MIN_DAY, MAX_DAY, error=_l("Use a date from {min} to {max}."))
+    return Day(validate=between, **kwargs)
+
+
 class ListOf(fields.List):
     default_error_messages = _translated({"invalid": _l("Not a valid list.")})
 
@@ -101,7 +111,7 @@ def entity_id(strict: bool = True, **kwargs: Any) -> Int:
 
 
 def version_field() -> Int:
-    return Int(strict=True, validate=validate.Range(1, MAX_ID, error=_l("Not a valid version.")),
+    return Int(strict=True, validate=validate.Range(1, MAX_VERSION, error=_l("Not a valid version.")),
                metadata={"description": "The version you edited (as from GET); a newer one is a 409."})
 
 
@@ -135,7 +145,7 @@ class ErrorSchema(ApiSchema):
 class ListArgsSchema(ApiSchema):
     """Paging and search, the same as the list pages."""
 
-    page = Int(load_default=1, validate=validate.Range(1, MAX_ID, error=_l("Not a valid page.")))
+    page = Int(load_default=1, validate=validate.Range(1, MAX_PAGE, error=_l("Use a page from 1 to {max}.")))
     per_page = Int(validate=validate.Range(1, 100, error=_l("Use 1 to {max} rows per page.")),
                    metadata={"description": "Rows per page (default: the first configured page size)."})
     q = Text(validate=validate.Length(max=200, error=_l("Use at most {max} characters.")),
@@ -273,6 +283,8 @@ class TagMergeResultSchema(ApiSchema):
 
 STATUSES = [s.value for s in BlogStatus]
 STATUS_ERROR = _l("Choose draft or published.")
+PUBLISH_AT_DOC = {"description": f"ISO 8601; without an offset, UTC. From {MIN_DATE.isoformat()} "
+                                 f"to {MAX_DATE.isoformat()}."}
 
 
 class BlogSummarySchema(ApiSchema):
@@ -310,15 +322,15 @@ class BlogListArgsSchema(ListArgsSchema):
                  metadata={"description": "Tag id; repeat for blogs carrying all of them."})
     author = entity_id(strict=False, metadata={"description": "Author's user id."})
     status = Text(validate=validate.OneOf(STATUSES, error=STATUS_ERROR))
-    since = Day(metadata={"description": "Created on or after this day (YYYY-MM-DD)."})
-    until = Day(metadata={"description": "Created on or before this day (YYYY-MM-DD)."})
+    since = day_field(metadata={"description": "Created on or after this day (YYYY-MM-DD)."})
+    until = day_field(metadata={"description": "Created on or before this day (YYYY-MM-DD)."})
 
 
 class BlogCreateSchema(ApiSchema):
     title = Text(required=True)
     body = Text(load_default="", metadata={"description": "Markdown."})
     status = Text(load_default=BlogStatus.DRAFT.value, validate=validate.OneOf(STATUSES, error=STATUS_ERROR))
-    publish_at = UtcDateTime(load_default=None, allow_none=True)
+    publish_at = moment_field(load_default=None, allow_none=True, metadata=PUBLISH_AT_DOC)
     author_id = entity_id(load_default=None, allow_none=True,
                           metadata={"description": "Admins only; editors are the author."})
     tags = ListOf(Text(), load_default=list,
@@ -330,7 +342,7 @@ class BlogUpdateSchema(ApiSchema):
     title = Text()
     body = Text()
     status = Text(validate=validate.OneOf(STATUSES, error=STATUS_ERROR))
-    publish_at = UtcDateTime(allow_none=True)
+    publish_at = moment_field(allow_none=True, metadata=PUBLISH_AT_DOC)
     author_id = entity_id()
     tags = ListOf(Text(), metadata={"description": "The complete new list of tag names."})
     slug = Text()
