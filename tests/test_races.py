@@ -100,7 +100,6 @@ def test_two_admins_removing_each_other_at_once_leave_one_active_admin(race_app)
     app = race_app
     ann, ann_token = make_admin(app, "ann")
     bob, bob_token = make_admin(app, "bob")
-    ann_page = signed_in(app, "ann")
 
     def api_deactivate(target: int, token: str) -> Callable[[], int]:
         client = app.test_client()
@@ -109,11 +108,13 @@ def test_two_admins_removing_each_other_at_once_leave_one_active_admin(race_app)
 
     def page_demote(target: int) -> Callable[[], int]:
         version = version_of(app, target)
+        ann_page = signed_in(app, "ann")  # afresh: deactivating ann ends her sessions
         return lambda: ann_page.post(f"/users/{target}/edit", data={
             "username": "bob", "email": "bob@example.com", "role": "editor", "active": "y",
             "version": version}).status_code
 
     def bulk_deactivate(target: int) -> Callable[[], int]:
+        ann_page = signed_in(app, "ann")
         return lambda: ann_page.post("/users/bulk", data={"action": "deactivate",
                                                           "ids": [target], "confirmed": "1"}).status_code
 
@@ -123,6 +124,10 @@ def test_two_admins_removing_each_other_at_once_leave_one_active_admin(race_app)
         lambda: (bulk_deactivate(bob), api_deactivate(ann, bob_token)),
     ]
     for pairing in pairings:
+        for alone in (0, 1):  # each request alone does remove its admin
+            restore(app, ann, bob)
+            status = pairing()[alone]()
+            assert active_admins(app) == 1, status
         for _ in range(ROUNDS):
             restore(app, ann, bob)
             all_at_once(*pairing())
