@@ -23,7 +23,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 
-from webapp.jobs import registry, triggers
+from webapp.jobs import limits, registry, triggers
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 TRIGGER_CHOICES = [SelectChoice("cron", _l("Cron")), SelectChoice("interval", _l("Interval")),
@@ -51,11 +51,11 @@ class JobForm(FlaskForm):
 
     trigger = RadioField(_l("Trigger"), choices=TRIGGER_CHOICES, default="cron")
     run_date = DateTimeLocalField(_l("Run at"), validators=[Optional()], format=DATETIME_FORMATS)
-    weeks = _count(_l("Weeks"), triggers.MAX_INTERVAL["weeks"])
-    days = _count(_l("Days"), triggers.MAX_INTERVAL["days"])
-    hours = _count(_l("Hours"), triggers.MAX_INTERVAL["hours"])
-    minutes = _count(_l("Minutes"), triggers.MAX_INTERVAL["minutes"])
-    seconds = _count(_l("Seconds"), triggers.MAX_INTERVAL["seconds"])
+    weeks = _count(_l("Weeks"), limits.MAX_INTERVAL["weeks"])
+    days = _count(_l("Days"), limits.MAX_INTERVAL["days"])
+    hours = _count(_l("Hours"), limits.MAX_INTERVAL["hours"])
+    minutes = _count(_l("Minutes"), limits.MAX_INTERVAL["minutes"])
+    seconds = _count(_l("Seconds"), limits.MAX_INTERVAL["seconds"])
     crontab = StringField(_l("Crontab line"), validators=[Optional(), Length(max=200)],
                           description=_l("minute hour day month day-of-week, for example "
                                          "“0 3 * * mon-fri” (0 or 7 is Sunday). Leave empty to "
@@ -72,18 +72,21 @@ class JobForm(FlaskForm):
     timezone = SelectField(_l("Time zone"), validate_choice=False)
     start_date = DateTimeLocalField(_l("Start"), validators=[Optional()], format=DATETIME_FORMATS)
     end_date = DateTimeLocalField(_l("End"), validators=[Optional()], format=DATETIME_FORMATS)
-    jitter = IntegerField(_l("Jitter (seconds)"), validators=[Optional(), NumberRange(0, 86400)],
+    jitter = IntegerField(_l("Jitter (seconds)"), validators=[Optional(), NumberRange(0, limits.MAX_JITTER)],
                           description=_l("Start each run up to this many seconds late, at random."))
 
     executor = SelectField(_l("Executor"), validate_choice=False)
     jobstore = SelectField(_l("Job store"), validate_choice=False)
-    max_instances = IntegerField(_l("Max instances"), default=1, validators=[Optional(), NumberRange(1, 100)],
+    max_instances = IntegerField(_l("Max instances"), default=limits.JOB_DEFAULTS["max_instances"],
+                                 validators=[Optional(), NumberRange(*limits.OPTION_LIMITS["max_instances"])],
                                  description=_l("Runs of this job allowed at the same time."))
-    misfire_grace_time = IntegerField(_l("Misfire grace time (seconds)"), default=30,
-                                      validators=[Optional(), NumberRange(1, 7 * 86400)],
+    misfire_grace_time = IntegerField(_l("Misfire grace time (seconds)"),
+                                      default=limits.JOB_DEFAULTS["misfire_grace_time"],
+                                      validators=[Optional(),
+                                                  NumberRange(*limits.OPTION_LIMITS["misfire_grace_time"])],
                                       description=_l("A run this much later than planned is recorded "
                                                      "as missed instead."))
-    coalesce = BooleanField(_l("Coalesce missed runs into one"), default=True)
+    coalesce = BooleanField(_l("Coalesce missed runs into one"), default=limits.JOB_DEFAULTS["coalesce"])
     paused = BooleanField(_l("Add paused"))
 
     def setup(self, executors: list[str], stores: list[str], default_zone: str) -> JobForm:

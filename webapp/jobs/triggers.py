@@ -19,6 +19,8 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask_babel import gettext as _
 
+from webapp.jobs.limits import INTERVAL_UNITS, MAX_INTERVAL, MAX_JITTER
+from webapp.jobs.rules import check_moment
 from webapp.services.errors import ValidationError
 
 KINDS = ("date", "interval", "cron")
@@ -26,8 +28,6 @@ CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", 
 INTERVAL_FIELDS = ("weeks", "days", "hours", "minutes", "seconds")
 CRONTAB_ORDER = ("minute", "hour", "day", "month", "day_of_week")
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-MAX_INTERVAL = {"weeks": 520, "days": 3650, "hours": 87600, "minutes": 5_256_000, "seconds": 315_360_000}
-MIN_YEAR, MAX_YEAR = 1970, 9000
 _NUMBER_RANGE = re.compile(r"^(\d)(?:-(\d))?$")
 
 
@@ -96,10 +96,9 @@ def _moment(value: Any, tz: ZoneInfo, field: str) -> datetime | None:
             raise ValidationError({field: [_("Enter a date and time such as 2026-12-01 09:30.")]}) from None
     if not isinstance(value, datetime):
         raise ValidationError({field: [_("Enter a date and time such as 2026-12-01 09:30.")]})
-    if not MIN_YEAR <= value.year <= MAX_YEAR:  # far dates overflow once an interval is added
-        message = _("Use a year from %(low)d to %(high)d.", low=MIN_YEAR, high=MAX_YEAR)
-        raise ValidationError({field: [message]})
-    return value if value.tzinfo else value.replace(tzinfo=tz)
+    value = value if value.tzinfo else value.replace(tzinfo=tz)
+    check_moment(value, field)  # far dates overflow once an interval is added
+    return value
 
 
 def _number(value: Any, field: str, maximum: float) -> float:
@@ -135,15 +134,14 @@ def build_trigger(kind: str, fields: Mapping[str, Any], default_zone: str = "UTC
         return DateTrigger(run_date=run_date, timezone=tz)
     start = _collect(errors, lambda: _moment(fields.get("start_date"), tz, "start_date"))
     end = _collect(errors, lambda: _moment(fields.get("end_date"), tz, "end_date"))
-    jitter = _collect(errors, lambda: _number(fields.get("jitter"), "jitter", 86400)) or None
+    jitter = _collect(errors, lambda: _number(fields.get("jitter"), "jitter", MAX_JITTER)) or None
     if start and end and end <= start:
         errors.setdefault("end_date", []).append(_("The end must come after the start."))
     if kind == "interval":
         amounts = {name: _collect(errors, lambda n=name: _number(fields.get(n), n, MAX_INTERVAL[n]))
                    for name in INTERVAL_FIELDS}
         _raise(errors)
-        if not sum(amounts[n] * s for n, s in zip(INTERVAL_FIELDS, (604800, 86400, 3600, 60, 1),
-                                                   strict=True)):
+        if not sum(amounts[n] * s for n, s in INTERVAL_UNITS):
             raise ValidationError({"seconds": [_("Give an interval longer than zero.")]})
         return IntervalTrigger(**amounts, start_date=start, end_date=end, timezone=tz, jitter=jitter)
     cron = _cron_fields(fields, errors)
@@ -244,7 +242,7 @@ def trigger_fields(trigger: Any) -> tuple[str, dict[str, Any]]:
     if isinstance(trigger, IntervalTrigger):
         seconds = int(trigger.interval_length)
         amounts = {}
-        for name, size in zip(INTERVAL_FIELDS, (604800, 86400, 3600, 60, 1), strict=True):
+        for name, size in INTERVAL_UNITS:
             amounts[name], seconds = divmod(seconds, size)
         return "interval", {**common, **amounts}
     if isinstance(trigger, CronTrigger):
