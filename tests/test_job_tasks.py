@@ -22,8 +22,8 @@ from webapp.services.errors import ValidationError
 
 def test_every_task_has_a_title_a_description_and_typed_parameters():
     names = [t.name for t in registry.all_tasks()]
-    assert names == ["backup_database", "log_message", "publish_due_blogs", "purge_run_history",
-                     "record_memory_sample"]
+    assert names == ["backup_database", "log_message", "print_test", "publish_due_blogs",
+                     "purge_run_history", "record_memory_sample"]
     for registered in registry.all_tasks():
         assert str(registered.title) and str(registered.description)
         assert all(p.type in registry.PARAM_TYPES for p in registered.params)

@@ -19,10 +19,13 @@ from typing import Any
 from flask import Flask, has_app_context
 from flask_babel import gettext as _
 
+from webapp.jobs.limits import MAX_PARAM_NUMBER
 from webapp.services.errors import ValidationError
 
 #: What the job stores hold as ``func`` for every job.
 RUNNER_REF = "webapp.jobs.registry:run_task"
+#: What a refused run calls instead (see :func:`refusal`).
+REFUSED_REF = "webapp.jobs.registry:refuse_run"
 
 PARAM_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
 
@@ -91,6 +94,34 @@ def all_tasks() -> list[Task]:
     return [REGISTRY[name] for name in sorted(REGISTRY)]
 
 
+def bind_args(registered: Task, args: Any, kwargs: Any) -> dict[str, Any]:
+    """Positional ``args`` given to the task's parameters in order, merged with ``kwargs``
+    (as Flask-APScheduler's payloads send them: ``"args": ["dear"]``). Not typed yet: see
+    :func:`validate_kwargs`.
+
+    Raises ValidationError on ``args`` for more values than parameters, or for a
+    parameter given both by position and by name.
+    """
+    if args is None:
+        args = ()
+    if isinstance(args, str | bytes | Mapping) or not isinstance(args, list | tuple):
+        raise ValidationError({"args": [_("Give the parameters in order as a list.")]})
+    if kwargs is not None and not isinstance(kwargs, Mapping):
+        raise ValidationError({"kwargs": [_("Give the parameters as an object of names and values.")]})
+    names = [p.name for p in registered.params]
+    if len(args) > len(names):
+        raise ValidationError({"args": [_(
+            "“%(task)s” takes %(count)d parameters (%(names)s); %(given)d were given.",
+            task=registered.name, count=len(names), names=", ".join(names) or "—", given=len(args))]})
+    bound = dict(kwargs or {})
+    twice = [name for name in names[:len(args)] if name in bound]
+    if twice:
+        raise ValidationError({"args": [_("“%(name)s” is given both in args and in kwargs.",
+                                          name=twice[0])]})
+    bound.update(zip(names, args, strict=False))
+    return bound
+
+
 def validate_kwargs(registered: Task, raw: Mapping[str, Any] | None) -> dict[str, Any]:
     """Parameters typed, bounded and completed with defaults; unknown ones are refused."""
     raw = dict(raw or {})
@@ -127,18 +158,63 @@ def _coerce(param: Param, value: Any) -> Any:
         return text
     if isinstance(value, bool):
         raise ValueError(_("Enter a number."))
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(_("Enter a number.")) from None
+    number = _as_number(value, whole=kind is int)
     if param.minimum is not None and number < param.minimum:
         raise ValueError(_("Use %(n)s or more.", n=param.minimum))
     if param.maximum is not None and number > param.maximum:
         raise ValueError(_("Use %(n)s or less.", n=param.maximum))
+    if not -MAX_PARAM_NUMBER <= number <= MAX_PARAM_NUMBER:  # 1e309 is infinity
+        raise ValueError(_("Use a number from %(low)s to %(high)s.", low=-MAX_PARAM_NUMBER,
+                           high=MAX_PARAM_NUMBER))
+    if kind is int:
+        if number != int(number):
+            raise ValueError(_("Enter a whole number."))
+        return int(number)
+    return float(number)
+
+
+def _as_number(value: Any, whole: bool) -> int | float:
+    """``value`` (a number or its text) as a number; ValueError for anything else or NaN."""
+    if isinstance(value, int):
+        return value
+    try:
+        text = value.strip() if isinstance(value, str) else None
+        if whole and text is not None and text.lstrip("+-").isdigit():
+            return int(text)  # exact, however long
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(_("Enter a number.")) from None
+    if number != number:  # NaN
+        raise ValueError(_("Enter a number."))
     return number
 
 
 # -- running ---------------------------------------------------------------------
+
+def refusal(job: Any) -> str | None:
+    """Why a stored job may not run, or None: it must call :func:`run_task` with a task name.
+
+    The executors ask this for every run, whatever the job store holds (a row written
+    into the store directly is not checked by anything else); ``run_task`` then
+    checks the task and its parameters again.
+    """
+    if job.func_ref != RUNNER_REF:
+        return _("Refused: the job calls “%(func)s”, which is not a registered task.",
+                 func=str(job.func_ref)[:200])
+    if len(job.args) != 1 or not isinstance(job.args[0], str):
+        return _("Refused: the job passes %(count)d positional values to the task runner; "
+                 "it takes one task name.", count=len(job.args))
+    return None
+
+
+class RefusedRun(Exception):
+    """A stored job that may not run (a plain exception: it travels back from a process pool)."""
+
+
+def refuse_run(reason: str) -> None:
+    """What a refused job runs instead: fail with ``reason`` (recorded as a failed run)."""
+    raise RefusedRun(reason)
+
 
 _process_app: Flask | None = None
 

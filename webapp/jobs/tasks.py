@@ -34,6 +34,17 @@ def log_message(name: str) -> str:
     return message
 
 
+@task("print_test", _l("Print a name"),
+      _l("Prints the name to the server's standard output (and the log): the example task of "
+         "Flask-APScheduler's tutorial, so its REST payloads work as written there."),
+      params=(Param("name", "str", "world", _l("Name")),))
+def print_test(name: str) -> str:
+    """Print ``name`` (the tutorial's ``print_test``) and return it."""
+    print(name, flush=True)
+    logger.info("print_test: %s", name)
+    return name
+
+
 @task("record_memory_sample", _l("Record a memory sample"),
       _l("Stores one reading of RAM and swap, for the monitor's longer history."))
 def record_memory_sample() -> int:
