@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 from collections.abc import Iterator
@@ -51,3 +52,31 @@ def test_shutdown_waits_for_running_jobs(make_app, slow_task):  # noqa: F811
     assert slow_task == []
     app.extensions["scheduler"].shutdown(wait=True)
     assert len(slow_task) == 1  # shutdown returned only after the run ended
+
+
+@pytest.mark.parametrize("executor", ["default", "process"])
+def test_a_job_written_into_the_store_directly_runs_only_a_registered_task(make_app, tmp_path, monkeypatch,  # noqa: F811
+                                                                           executor):
+    """Whatever the job table holds, only registered tasks run: a row naming os:system
+    (written with SQL, not through the console) is refused and recorded as a failed run."""
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    monkeypatch.setenv("WEBAPP_DATABASE_URL", url)
+    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    start_scheduler(app)
+    scheduler = app.extensions["scheduler"]
+    scheduler.add_job("template", "log_message", trigger="interval", hours=1, next_run_time=None)
+    marker = tmp_path / "pwned"
+    with app.app_context():
+        table = db.Table("apscheduler_jobs", db.MetaData(), autoload_with=db.engine)
+        state = pickle.loads(db.session.execute(select(table.c.job_state).where(table.c.id == "template"))
+                             .scalar_one())
+        state.update(id="smuggled", func="os:system", args=(f"touch {marker}",), kwargs={}, executor=executor,
+                     next_run_time=utcnow())
+        db.session.execute(table.insert().values(id="smuggled", next_run_time=utcnow().timestamp(),
+                                                 job_state=pickle.dumps(state)))
+        db.session.commit()
+    scheduler.scheduler.wakeup()
+    wait_until(lambda: [r.status for r in runs(app, "smuggled")] == ["failed"], timeout=30)
+    run = runs(app, "smuggled")[0]
+    assert "Refused" in run.error and "os:system" in run.error and "not a registered task" in run.error
+    assert not marker.exists()

@@ -17,10 +17,8 @@ import copy
 import inspect
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
-import dateutil.parser
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from apscheduler.util import convert_to_datetime
 from flask import Flask, Response, current_app, jsonify, request
@@ -31,27 +29,19 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from webapp.extensions import csrf, db
-from webapp.jobs import registry
+from webapp.jobs import registry, rules
+from webapp.jobs.limits import INTERVAL_UNITS, MAX_INTERVAL, OPTION_LIMITS
+from webapp.jobs.rules import DATE_FIELDS, TRIGGER_FIELDS
 from webapp.jobs.scheduler import JOB_ID, readable_scheduler
-from webapp.jobs.triggers import INTERVAL_FIELDS, MAX_INTERVAL
 from webapp.models import Role, User
-from webapp.models.types import utcnow
 from webapp.services import audit
 from webapp.services import auth as auth_service
 from webapp.services.errors import DomainError, Throttled, ValidationError
-from webapp.services.jobs import OPTION_LIMITS, RESERVED_IDS
+from webapp.services.jobs import RESERVED_IDS
 
 View = Callable[..., Response]
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="scheduler", charset="UTF-8"'}
-#: The trigger fields Flask-APScheduler knows (its ``utils.pop_trigger``).
-TRIGGER_FIELDS = {
-    "date": ("run_date", "timezone"),
-    "interval": ("weeks", "days", "hours", "minutes", "seconds", "start_date", "end_date", "timezone"),
-    "cron": ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second",
-             "start_date", "end_date", "timezone"),
-}
 ALL_TRIGGER_FIELDS = frozenset(f for fields in TRIGGER_FIELDS.values() for f in fields)
-DATE_FIELDS = ("start_date", "end_date", "run_date")
 SETTINGS = ("name", "executor", "misfire_grace_time", "coalesce", "max_instances", "next_run_time")
 UPDATE_FIELDS = frozenset({"func", "args", "kwargs", "trigger", "jobstore", *SETTINGS})
 JOB_ROUTES = frozenset({"get_jobs", "add_job", "get_job", "update_job", "delete_job", "pause_job",
@@ -161,11 +151,8 @@ def _dispatch(name: str, library_view: View, user: User, kwargs: dict[str, Any])
         check_job(scheduler, _body(), job)
         return _audited(user, "update", job.id, job, library_view)
     before = _next_run(job)
-    if name == "run_job":  # through the scheduler, so the run is recorded like any other
-        job.modify(next_run_time=utcnow())
-        response = job_response(scheduler.get_job(job.id))
-    else:
-        response = library_view(**kwargs)
+    # "run": an extra run through the scheduler, recorded like any other
+    response = job_response(scheduler.run_now(job.id)) if name == "run_job" else library_view(**kwargs)
     if response.status_code < 300:
         action = name.removesuffix("_job")
         after = None if action == "delete" else _next_run(scheduler.get_job(job.id))
@@ -203,12 +190,12 @@ def check_job(scheduler: Any, data: dict[str, Any], job: Any | None = None) -> N
     put together (not stored)."""
     fields = copy.deepcopy(data)
     errors: dict[str, list[str]] = {}
-    for key in DATE_FIELDS:  # as flask_apscheduler.utils.fix_job_def
-        if isinstance(fields.get(key), str):
+    for key in DATE_FIELDS:  # as flask_apscheduler.utils.fix_job_def, within the accepted years
+        if key in fields:
             try:
-                fields[key] = dateutil.parser.parse(fields[key])
-            except (ValueError, OverflowError):
-                errors[key] = [_("Enter a date and time such as 2026-12-01T09:30:00+00:00.")]
+                fields[key] = rules.parse_moment(fields[key], key)
+            except ValidationError as err:
+                errors.update(err.fields)
     if isinstance(fields.get("trigger"), dict):  # the library's older {"trigger": {"type": ...}}
         nested = fields.pop("trigger")
         fields["trigger"] = nested.pop("type", "date")
@@ -233,26 +220,25 @@ def check_job(scheduler: Any, data: dict[str, Any], job: Any | None = None) -> N
             errors.update(err.fields)
         if task is None and "func" not in errors:
             errors["func"] = [_("Name a registered task.")]
-        if fields.get("args"):
-            errors["args"] = [_("Tasks take named parameters (kwargs), not args.")]
-        if fields.get("kwargs") is not None and not isinstance(fields["kwargs"], dict):
-            errors["kwargs"] = [_("Give the parameters as an object of names and values.")]
-        elif task is not None:
+        elif task is not None:  # positional args go to the task's parameters in order
             try:
-                registry.validate_kwargs(task, fields.get("kwargs"))
+                bound = registry.bind_args(task, fields.get("args"), fields.get("kwargs"))
+                registry.validate_kwargs(task, bound)
             except ValidationError as err:
-                errors.update({f"kwargs.{k}": v for k, v in err.fields.items()})
+                errors.update({k if k in ("args", "kwargs") else f"kwargs.{k}": v
+                               for k, v in err.fields.items()})
     if (job is None or "trigger" in fields) and not (isinstance(kind, str) and kind in TRIGGER_FIELDS):
         errors["trigger"] = [_("Choose date, interval or cron.")]
     elif "trigger" in fields:
         if kind == "interval":
             _check_interval(fields, errors)
         if not errors.keys() & {"trigger", *ALL_TRIGGER_FIELDS}:
-            try:
-                scheduler.scheduler._create_trigger(
-                    kind, {k: fields[k] for k in TRIGGER_FIELDS[kind] if k in fields})
-            except Exception as err:  # whatever the trigger class rejects, the input is at fault
-                errors["trigger"] = [_("The trigger is not valid: %(reason)s", reason=str(err)[:200])]
+            grace = fields.get("misfire_grace_time", job.misfire_grace_time if job is not None else None)
+            try:  # the trigger as ConsoleScheduler will build it, and the schedule rules
+                trigger = rules.make_trigger(kind, fields, scheduler.scheduler.timezone)
+                rules.check_schedule(trigger, rules.never_fires_field(kind, fields), rules.grace_of(grace))
+            except ValidationError as err:
+                errors.update(err.fields)
     _check_settings(scheduler, fields, job, errors)
     if errors:
         raise ValidationError(errors)
@@ -261,14 +247,14 @@ def check_job(scheduler: Any, data: dict[str, Any], job: Any | None = None) -> N
 def _check_interval(fields: dict[str, Any], errors: dict[str, list[str]]) -> None:
     """The form's limits: a negative interval would have the scheduler list runs without end."""
     total = 0.0
-    for key, seconds in zip(INTERVAL_FIELDS, (604800, 86400, 3600, 60, 1), strict=True):
+    for key, seconds in INTERVAL_UNITS:
         value = fields.get(key, 0)
         if (isinstance(value, bool) or not isinstance(value, int | float)
                 or not 0 <= value <= MAX_INTERVAL[key]):
             errors[key] = [_("Use a number from 0 to %(max)s.", max=MAX_INTERVAL[key])]
         else:
             total += value * seconds
-    if total <= 0 and not errors.keys() & set(INTERVAL_FIELDS):
+    if total <= 0 and not errors.keys() & set(MAX_INTERVAL):
         errors["seconds"] = [_("Give an interval longer than zero.")]
 
 
@@ -299,9 +285,11 @@ def _check_settings(scheduler: Any, fields: dict[str, Any], job: Any | None,
         except (TypeError, ValueError, OverflowError):
             errors["next_run_time"] = [_("Enter a date and time such as 2026-12-01T09:30:00+00:00, "
                                          "or null to pause the job.")]
-        else:  # from an old time, the scheduler would list every run since before catching up
-            if when < utcnow() - timedelta(minutes=1):
-                errors["next_run_time"] = [_("Use a time from now on.")]
+        else:
+            try:
+                rules.check_next_run_time(when)
+            except ValidationError as err:
+                errors.update(err.fields)
 
 
 def _body() -> dict[str, Any]:

@@ -8,20 +8,25 @@ APScheduler skips the reloader's parent) and never on a host outside
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from apscheduler.executors.pool import ProcessPoolExecutor, ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from flask import Flask
 from flask_apscheduler import APScheduler
 
-from webapp.jobs import history, registry
+from webapp.jobs import extra_run, history, registry, rules
+from webapp.jobs.limits import JOB_DEFAULTS
 from webapp.jobs.store import PassBatchingJobStore
 from webapp.services.errors import ValidationError
 
 JOB_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,191}$")
+logger = logging.getLogger(__name__)
 
 
 class _AppContextPool:
@@ -44,7 +49,35 @@ class _AppContextPool:
         self._pool.shutdown(wait)
 
 
-class TimedThreadPoolExecutor(history.TimedSubmission, ThreadPoolExecutor):
+class RegisteredTasksOnly:
+    """Executor mixin: every run is checked as it is submitted, whatever the job store holds.
+
+    A job that does not call the registry's entry point (a row written into the store
+    directly, say) is disarmed before it runs: it calls :func:`registry.refuse_run`
+    with the reason instead of its function, so the run fails and the run history
+    records it, and the job is stored that way when the scheduler writes it back.
+    """
+
+    def submit_job(self, job: Any, run_times: list[Any]) -> None:
+        """Submit ``job`` (disarmed if refused); note a paused job's extra run (see extra_run)."""
+        reason = registry.refusal(job)
+        if reason is not None:
+            logger.warning("Refused to run job %s: %s", job.id, reason)
+            _disarm(job, reason)
+        else:
+            extra_run.note_submission(job, run_times)
+        super().submit_job(job, run_times)  # type: ignore[misc]
+
+
+def _disarm(job: Any, reason: str) -> None:
+    """Make ``job`` call ``refuse_run(reason)``, keeping its id, trigger, times and settings
+    (through the job's own pickling protocol, as a job store restores a job)."""
+    state = job.__getstate__()
+    state.update(func=registry.REFUSED_REF, args=(reason,), kwargs={})
+    job.__setstate__(state)
+
+
+class TimedThreadPoolExecutor(RegisteredTasksOnly, history.TimedSubmission, ThreadPoolExecutor):
     """The thread pool: runs jobs in the app's context and notes when each run starts."""
 
     def __init__(self, app: Flask, max_workers: int) -> None:
@@ -57,46 +90,105 @@ class TimedThreadPoolExecutor(history.TimedSubmission, ThreadPoolExecutor):
         self._pool.start_workers()
 
 
-class TimedProcessPoolExecutor(history.TimedSubmission, ProcessPoolExecutor):
+class TimedProcessPoolExecutor(RegisteredTasksOnly, history.TimedSubmission, ProcessPoolExecutor):
     """The process pool, noting when each run starts (for the run history)."""
 
 
 class ConsoleScheduler(APScheduler):
-    """Flask-APScheduler whose jobs can only run registered tasks.
+    """Flask-APScheduler whose jobs can only run registered tasks, on schedules that keep the
+    rules of ``webapp.jobs.rules``.
 
     ``func`` names a registered task (by name or ``module:function``); the job
     stores keep the one entry point ``registry.run_task`` with the task's name as
-    its argument, and the parameters typed and checked.
+    its argument, and the parameters (positional ``args`` given to the task's
+    parameters in order) typed and checked by name.
     """
 
     def add_job(self, id: str, func: str, **kwargs: Any) -> Any:
-        if not JOB_ID.fullmatch(str(id)) or str(id) in {".", ".."}:
+        """Add a job: registered task, checked schedule, the job defaults for unset options."""
+        if not isinstance(id, str) or not JOB_ID.fullmatch(id) or id in {".", ".."}:
             raise ValidationError({"id": ["Use 1 to 191 letters, digits, dots, dashes, underscores "
                                           "or colons."]})
         registered = registry.get_task(str(func))
-        if kwargs.get("args"):
-            raise ValidationError({"args": ["Tasks take named parameters (kwargs), not args."]})
-        kwargs["kwargs"] = registry.validate_kwargs(registered, kwargs.get("kwargs"))
+        kwargs["kwargs"] = registry.validate_kwargs(
+            registered, registry.bind_args(registered, kwargs.pop("args", None), kwargs.get("kwargs")))
         kwargs["args"] = [registered.name]
+        kwargs["trigger"] = self._checked_trigger(kwargs, kwargs.get("misfire_grace_time"))
+        rules.check_next_run_time(kwargs.get("next_run_time"))
+        rules.with_defaults(kwargs, creating=True)
         kwargs.setdefault("name", id)
         return super().add_job(id, registry.RUNNER_REF, **kwargs)
 
     def modify_job(self, id: str, jobstore: str | None = None, **changes: Any) -> Any:
-        """Change a job's settings; its task and parameters only through a registered task."""
+        """Change a job's settings, trigger, task and parameters; everything is checked before
+        anything changes."""
+        job = self.get_job(id, jobstore)
+        if job is None:
+            raise JobLookupError(id)
         if {"func", "args", "kwargs"} & set(changes):
-            job = self.get_job(id, jobstore)
-            task_name = changes.pop("func", None) or (job.args[0] if job and job.args else "")
+            task_name = changes.pop("func", None) or (job.args[0] if job.args else "")
             registered = registry.get_task(str(task_name))
-            if changes.pop("args", None):
-                raise ValidationError({"args": ["Tasks take named parameters (kwargs), not args."]})
-            changes["kwargs"] = registry.validate_kwargs(registered, changes.get("kwargs"))
+            changes["kwargs"] = registry.validate_kwargs(
+                registered, registry.bind_args(registered, changes.pop("args", None), changes.get("kwargs")))
             changes.update(func=registry.RUNNER_REF, args=(registered.name,))
-        return super().modify_job(id, jobstore, **changes)
+        trigger = None
+        if "trigger" in changes:
+            grace = changes.get("misfire_grace_time", job.misfire_grace_time)
+            trigger = self._checked_trigger(changes, grace)
+        rules.check_next_run_time(changes.get("next_run_time"))
+        rules.with_defaults(changes, creating=False)
+        if trigger is not None:
+            self.reschedule_job(id, jobstore, trigger)
+        return self.scheduler.modify_job(id, jobstore, **changes) if changes else self.get_job(id, jobstore)
+
+    def reschedule_job(self, id: str, jobstore: str | None, trigger: BaseTrigger) -> Any:
+        """Give the job a new trigger (checked); its next run time follows from it."""
+        rules.check_schedule(trigger, "trigger", self._grace_of(id, jobstore))
+        return self.scheduler.reschedule_job(id, jobstore, trigger=trigger)
+
+    def run_now(self, id: str, jobstore: str | None = None) -> Any:
+        """One extra run now, through the scheduler (so it is recorded); the job keeps its
+        schedule (see ``extra_run``)."""
+        job = self.get_job(id, jobstore)
+        if job is None:
+            raise JobLookupError(id)
+        trigger, when = extra_run.with_extra_run(job)
+        return self.scheduler.modify_job(id, jobstore, trigger=trigger, next_run_time=when)
+
+    def run_job(self, id: str, jobstore: str | None = None) -> None:
+        """Flask-APScheduler's "run": an extra run through the scheduler, never in this thread."""
+        self.run_now(id, jobstore)
+
+    def _checked_trigger(self, options: dict[str, Any], grace: Any) -> BaseTrigger:
+        """Pop the trigger (an object, or a kind with Flask-APScheduler's flat fields) from
+        ``options`` and check it against the schedule rules."""
+        trigger = options.pop("trigger", None)
+        if isinstance(trigger, dict):  # Flask-APScheduler's older {"trigger": {"type": ...}}
+            nested = dict(trigger)
+            trigger = nested.pop("type", "date")
+            options.update(nested)
+        if isinstance(trigger, BaseTrigger):
+            never = "trigger"
+        else:
+            kind = trigger if isinstance(trigger, str) else "date"
+            fields = {key: options.pop(key) for key in rules.TRIGGER_FIELDS.get(kind, ()) if key in options}
+            trigger = rules.make_trigger(kind, fields, self.scheduler.timezone)
+            never = rules.never_fires_field(kind, fields)
+        rules.check_schedule(trigger, never, rules.grace_of(grace))
+        return trigger
+
+    def _grace_of(self, id: str, jobstore: str | None) -> Any:
+        job = self.get_job(id, jobstore)
+        return job.misfire_grace_time if job is not None else JOB_DEFAULTS["misfire_grace_time"]
 
     def _load_jobs(self) -> None:
-        """JOBS from the config replace their stored copies at start (not a conflict)."""
+        """JOBS from the config replace their stored copies at start (not a conflict). A job
+        whose schedule is over (a one-off date that has passed) is left out, with a warning."""
         for job in self.app.config.get("SCHEDULER_JOBS") or self.app.config.get("JOBS") or []:
-            self.add_job(**{"replace_existing": True, **job})
+            try:
+                self.add_job(**{"replace_existing": True, **job})
+            except rules.NeverFires:
+                logger.warning("Configured job %s never fires from now on; not added.", job.get("id"))
 
 
 def default_config(app: Flask) -> dict[str, Any]:
@@ -115,7 +207,7 @@ def default_config(app: Flask) -> dict[str, Any]:
         "SCHEDULER_JOBSTORES": stores,
         "SCHEDULER_EXECUTORS": {"default": TimedThreadPoolExecutor(app, 20),
                                 "process": TimedProcessPoolExecutor(2)},
-        "SCHEDULER_JOB_DEFAULTS": {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+        "SCHEDULER_JOB_DEFAULTS": dict(JOB_DEFAULTS),
         "SCHEDULER_TIMEZONE": "UTC",
         "SCHEDULER_API_ENABLED": True,  # guarded by webapp.jobs.rest_api
     }
@@ -132,6 +224,7 @@ def configure_scheduler(app: Flask) -> ConsoleScheduler:
 
         protect_api(app)
     scheduler.add_listener(history.listener(app), history.EVENTS)
+    scheduler.add_listener(extra_run.pause_after_extra_runs(scheduler), extra_run.EVENTS)
     app.extensions["scheduler"] = scheduler
     return scheduler
 

@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from apscheduler.jobstores.base import ConflictingIdError
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
-from apscheduler.triggers.date import DateTrigger
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select
 
 from webapp.extensions import db
-from webapp.jobs import listing, registry, triggers
+from webapp.jobs import listing, registry, rules, triggers
+from webapp.jobs.limits import OPTION_LIMITS
 from webapp.jobs.scheduler import JOB_ID, readable_scheduler
 from webapp.models import JobRun, Role, User
-from webapp.models.types import utcnow
 from webapp.services import audit
 from webapp.services.access import require_role
 from webapp.services.errors import Conflict, DomainError, NotFound, ValidationError
@@ -31,7 +30,6 @@ from webapp.services.paging import Page
 ACTIONS = ("pause", "resume", "run", "delete")
 #: Words the job screens use in their own URLs (/jobs/new, /jobs/status ...).
 RESERVED_IDS = frozenset({"new", "status", "preview", "scheduler", "export"})
-OPTION_LIMITS = {"max_instances": (1, 100), "misfire_grace_time": (1, 7 * 86400)}
 
 
 def scheduler() -> Any:
@@ -39,9 +37,14 @@ def scheduler() -> Any:
     return readable_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
+def find_job(job_id: str) -> Any | None:
+    """The job with this id in any store, or None (finished, deleted, or never added)."""
+    return scheduler().get_job(job_id)
+
+
 def get_job(job_id: str) -> Any:
     """The job with this id in any store, or NotFound."""
-    job = scheduler().get_job(job_id)
+    job = find_job(job_id)
     if job is None:
         raise NotFound(_("No job with id %(id)s.", id=job_id[:100]))
     return job
@@ -93,6 +96,14 @@ def scheduler_state() -> SchedulerState:
         executors=sorted(engine._executors), stores=sorted(engine._jobstores),
         timezone=str(engine.timezone),
     )
+
+
+def scheduler_held() -> bool:
+    """Whether the whole scheduler is paused here, so that no job runs until it is resumed.
+
+    Only the process that runs the jobs knows; elsewhere this is False.
+    """
+    return scheduler_state().state == "paused"
 
 
 def set_scheduler_running(running: bool, actor: User) -> SchedulerState:
@@ -169,7 +180,7 @@ def update_job(job_id: str, data: Mapping[str, Any], actor: User) -> Any:
     else:
         task = options.pop("func")
         job = sched.modify_job(job_id, store, func=task, **options)
-        job = sched.scheduler.reschedule_job(job_id, store, trigger=trigger)
+        job = sched.reschedule_job(job_id, store, trigger)
         if paused:
             sched.pause_job(job_id, store)
         job = get_job(job_id)
@@ -180,16 +191,14 @@ def update_job(job_id: str, data: Mapping[str, Any], actor: User) -> Any:
 
 
 def _trigger(data: Mapping[str, Any]) -> Any:
+    """The trigger ``data`` describes, checked against the schedule rules (see ``jobs.rules``)."""
     kind = str(data.get("trigger") or "")
-    trigger = triggers.build_trigger(kind, data.get("trigger_args") or {},
-                                     str(scheduler().scheduler.timezone))
-    upcoming = triggers.next_fire_times(trigger, 1)
-    if not upcoming or (isinstance(trigger, DateTrigger) and upcoming[0] <= datetime.now(UTC)):
-        field = {"date": "run_date", "interval": "end_date"}.get(kind, "crontab")
-        if kind == "cron" and not (data.get("trigger_args") or {}).get("crontab"):
-            field = "day"
-        raise ValidationError({field: [_("This schedule never fires from now on: check the "
-                                         "dates and fields.")]})
+    fields = data.get("trigger_args") or {}
+    trigger = triggers.build_trigger(kind, fields, str(scheduler().scheduler.timezone))
+    never = {"date": "run_date", "interval": "end_date"}.get(kind, "crontab")
+    if kind == "cron" and not fields.get("crontab"):
+        never = "day"
+    rules.check_schedule(trigger, never, rules.grace_of(data.get("misfire_grace_time")))
     return trigger
 
 
@@ -222,7 +231,7 @@ def _job_options(data: Mapping[str, Any], creating: bool) -> dict[str, Any]:
     for key, (low, high) in OPTION_LIMITS.items():
         value = data.get(key)
         if value in (None, ""):
-            numbers[key] = 1 if key == "max_instances" else None
+            numbers[key] = None  # the job default
             continue
         if isinstance(value, bool) or not str(value).strip().isdigit() or not low <= int(value) <= high:
             errors[key] = [_("Use a whole number from %(low)d to %(high)d.", low=low, high=high)]
@@ -231,7 +240,9 @@ def _job_options(data: Mapping[str, Any], creating: bool) -> dict[str, Any]:
     if errors:
         raise ValidationError(errors)
     return {"func": task.name, "kwargs": kwargs, "trigger": trigger, "name": name, "executor": executor,
-            "jobstore": store, "coalesce": bool(data.get("coalesce")), **numbers}
+            "jobstore": store, **numbers,
+            # Unset (None): the job defaults, as on every path (see jobs.rules.with_defaults).
+            "coalesce": None if data.get("coalesce") is None else bool(data["coalesce"])}
 
 
 def _collect(errors: dict[str, list[str]], make: Any, prefix: str = "",
@@ -274,13 +285,13 @@ def apply(job_id: str, action: str, actor: User) -> Any:
         job = job.pause()
     elif action == "resume":
         job = job.resume()
-    elif action == "run":
-        job = job.modify(next_run_time=utcnow())
+    elif action == "run":  # an extra run: the job keeps its schedule (see jobs.extra_run)
+        job = scheduler().run_now(job_id)
     elif action == "delete":
         job.remove()
     else:
         raise NotFound(_("No such action."))
-    if action != "delete":
+    if action in ("pause", "resume"):
         job = get_job(job_id)  # the stored job, as the action left it
     after = None if action == "delete" else (job.next_run_time.isoformat() if job.next_run_time else None)
     audit.record_change(actor, "delete" if action == "delete" else "update", "jobs", job_id, job_id,

@@ -13,9 +13,10 @@ from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
+from marshmallow import ValidationError as SchemaError
 from marshmallow import fields, validate
 
-from webapp.jobs import registry
+from webapp.jobs import limits, registry
 from webapp.jobs.describe import trigger_in_words
 from webapp.models import Role
 from webapp.services import jobs
@@ -34,16 +35,52 @@ TAGS, TASK_TAGS = ["jobs"], ["tasks"]
 JOB_ID = "string(maxlength=191)"
 
 
-class TriggerArgs(fields.Dict):
-    """The trigger's fields, checked by the scheduler service (messages per field)."""
+def _bounded(high: float, low: float = 0, **kwargs: Any) -> fields.Float:
+    """A number within ``low`` .. ``high`` (stated in the OpenAPI document); no NaN or infinity."""
+    return fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(low, high), **kwargs)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(keys=fields.String(), values=fields.Raw(allow_none=True), metadata={
-            "description": "date: `run_date`; interval: `weeks`, `days`, `hours`, `minutes`, "
-                           "`seconds`; cron: `crontab` (a five-field line, 0 or 7 is Sunday) or "
-                           "`year`, `month`, `day` (also `last fri`, `3rd fri`), `week`, "
-                           "`day_of_week`, `hour`, `minute`, `second`. All: `timezone`, and for "
-                           "interval and cron `start_date`, `end_date`, `jitter` (seconds)."}, **kwargs)
+
+def _moment(description: str) -> fields.Raw:
+    return fields.Raw(allow_none=True, metadata={
+        "type": "string", "format": "date-time",
+        "description": f"{description} Years {limits.MIN_YEAR} to {limits.MAX_YEAR}; without an offset, "
+                       "in the trigger's time zone."})
+
+
+def _cron(description: str) -> fields.Raw:
+    return fields.Raw(allow_none=True, metadata={"type": "string", "description": description})
+
+
+class TriggerArgsSchema(ApiSchema):
+    """The trigger's fields; each kind reads its own (see ``webapp.jobs.triggers``)."""
+
+    run_date = _moment("date: when the job runs.")
+    weeks = _bounded(limits.MAX_INTERVAL["weeks"])
+    days = _bounded(limits.MAX_INTERVAL["days"])
+    hours = _bounded(limits.MAX_INTERVAL["hours"])
+    minutes = _bounded(limits.MAX_INTERVAL["minutes"])
+    seconds = _bounded(limits.MAX_INTERVAL["seconds"], metadata={
+        "description": "interval: the interval is the sum of weeks to seconds, at least "
+                       "SCHEDULER_MIN_INTERVAL_SECONDS (1 s by default)."})
+    crontab = _cron("cron: a five-field line (minute hour day month day-of-week; 0 or 7 is Sunday).")
+    year = _cron("cron")
+    month = _cron("cron")
+    day = _cron("cron: also `last`, `last fri`, `3rd fri`.")
+    week = _cron("cron")
+    day_of_week = _cron("cron")
+    hour = _cron("cron")
+    minute = _cron("cron")
+    second = _cron("cron")
+    timezone = Text(allow_none=True, validate=validate.Length(max=64))
+    start_date = _moment("interval and cron: the first possible run.")
+    end_date = _moment("interval and cron: the last possible run.")
+    jitter = _bounded(limits.MAX_JITTER,
+                      metadata={"description": "Seconds each run may start late, at random."})
+
+
+def _trigger_args() -> fields.Nested:
+    return fields.Nested(TriggerArgsSchema, metadata={
+        "description": "The trigger's fields. The schedule must fire at least once from now on."})
 
 
 class JobSchema(ApiSchema):
@@ -60,6 +97,9 @@ class JobSchema(ApiSchema):
     coalesce = fields.Boolean(required=True)
     misfire_grace_time = fields.Integer(required=True, allow_none=True)
     paused = fields.Boolean(required=True)
+    held = fields.Boolean(required=True, metadata={
+        "description": "The whole scheduler is paused: this scheduled job does not run until it is "
+                       "resumed (known only where the scheduler runs)."})
     next_run_time = fields.AwareDateTime(required=True, allow_none=True)
 
 
@@ -79,12 +119,25 @@ class JobWriteSchema(ApiSchema):
     kwargs = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True),
                          metadata={"description": "The task's parameters by name."})
     trigger = Text(validate=validate.OneOf(["date", "interval", "cron"]))
-    trigger_args = TriggerArgs()
+    trigger_args = _trigger_args()
     executor = Text(validate=validate.Length(max=50))
     jobstore = Text(validate=validate.Length(max=50))
-    max_instances = Int(strict=True)
-    coalesce = Bool()
-    misfire_grace_time = Int(strict=True, allow_none=True)
+    max_instances = Int(strict=True, allow_none=True,
+                        validate=validate.Range(*limits.OPTION_LIMITS["max_instances"]),
+                        metadata={"description": "Unset or null: 1."})
+    coalesce = Bool(allow_none=True, metadata={"description": "Unset or null: true."})
+    misfire_grace_time = Int(strict=True, allow_none=True,
+                             validate=validate.Range(*limits.OPTION_LIMITS["misfire_grace_time"]),
+                             metadata={"description": "Seconds; unset or null: 30."})
+
+    def handle_error(self, error: SchemaError, data: Any, **kwargs: Any) -> None:
+        """Report a trigger field by its own name (``weeks``), as the service does."""
+        messages = error.messages
+        if isinstance(messages, dict) and isinstance(messages.get("trigger_args"), dict):
+            messages = {**{k: v for k, v in messages.items() if k != "trigger_args"},
+                        **messages["trigger_args"]}
+            raise SchemaError(messages) from error
+        raise error
 
 
 class JobCreateSchema(JobWriteSchema):
@@ -132,8 +185,11 @@ class TaskListSchema(ApiSchema):
     items = fields.List(fields.Nested(TaskSchema), required=True)
 
 
-def _out(job: Any) -> dict[str, Any]:
-    return {**jobs.job_data(job), "trigger_text": trigger_in_words(job.trigger)}
+def _out(job: Any, held: bool | None = None) -> dict[str, Any]:
+    """A job as the API shows it; ``held``: whether the scheduler is paused (looked up if None)."""
+    data = jobs.job_data(job)
+    held = jobs.scheduler_held() if held is None else held
+    return {**data, "trigger_text": trigger_in_words(job.trigger), "held": held and not data["paused"]}
 
 
 def _refusing_other_tasks(call: Any) -> Any:
@@ -161,7 +217,8 @@ class JobCollection(MethodView):
         query = list_query(args)
         page = jobs.list_jobs(query.page, query.per_page, query.sort or "next_run", query.desc,
                               query.search, args.get("state") or "")
-        page.items = [_out(job) for job in page.items]
+        held = jobs.scheduler_held()
+        page.items = [_out(job, held) for job in page.items]
         return page_body(page), list_headers(page)
 
     @bp.arguments(JobCreateSchema)
