@@ -132,13 +132,21 @@ def preview() -> tuple[Response, int] | Response:
 @bp.get("/<job_id>")
 @role_required(Role.VIEWER)
 def detail(job_id: str) -> str:
-    """A job: its settings, the next fire times, its runs with success rate and mean duration."""
-    job = job_service.get_job(job_id)
+    """A job: its settings, the next fire times, its runs with success rate and mean duration.
+
+    A job that has finished (a one-off after its date) or was deleted still shows its runs.
+    """
+    job = job_service.find_job(job_id)
+    stats = job_service.run_stats(job_id)
+    if job is None and not stats.total:
+        job_service.get_job(job_id)  # 404: no such job, and it never ran
     page_number = request.args.get("page", "1")
     page = job_service.runs(job_id, int(page_number) if page_number.isdigit() and len(page_number) < 7 else 1)
+    if job is None:
+        return render_template("jobs/past.html", job_id=job_id, stats=stats, page=page)
     upcoming = [_when(t) for t in job_service.upcoming(job, PREVIEW_COUNT)]
     return render_template("jobs/detail.html", job=job_views([job])[0], data=job_service.job_data(job),
-                           stats=job_service.run_stats(job_id), page=page, upcoming=upcoming,
+                           stats=stats, page=page, upcoming=upcoming, held=job_service.scheduler_held(),
                            can_act=can_act(), form=ConfirmForm())
 
 

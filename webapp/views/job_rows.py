@@ -32,38 +32,45 @@ _PAGES_MAX = 256
 
 
 def page_rows(page: JobPage, runs: dict[str, tuple[str, float | None]], can_act: bool, url_base: str,
-              csrf_input: str, back: str) -> Markup:
+              csrf_input: str, back: str, held_badge: str = "") -> Markup:
     """``job_rows`` for a page of jobs, rendered once for the same jobs, runs and words.
 
     When the page knows its jobs' stored states (SQLite stores), they stand for the
     jobs (a job is made from its state). The key adds the last runs, the next runs
     in words (they change as time passes), the language, the zone and the form
-    parts; the rows show nothing else.
+    parts; the rows show nothing else. ``held_badge``: see ``job_rows``.
     """
     if page.states is None:
-        return job_rows(job_views(page.items, runs), can_act, url_base, csrf_input, back)
+        return job_rows(job_views(page.items, runs), can_act, url_base, csrf_input, back, held_badge)
     now, locale = datetime.now(UTC), locale_name()
     words = tuple(relative(job.next_run_time, now, locale) if job.next_run_time else None
                   for job in page.items)
     key = (page.states, tuple(runs.get(job.id) for job in page.items), words, locale,
-           display_zone().key, request_translations(), can_act, url_base, csrf_input, back)
+           display_zone().key, request_translations(), can_act, url_base, csrf_input, back, held_badge)
     html = _PAGES.get(key)
     if html is None:
-        html = job_rows(job_views(page.items, runs), can_act, url_base, csrf_input, back)
+        html = job_rows(job_views(page.items, runs), can_act, url_base, csrf_input, back, held_badge)
         if len(_PAGES) >= _PAGES_MAX:
             _PAGES.clear()
         _PAGES[key] = html
     return html
 
 
-def job_rows(jobs: Iterable[JobView], can_act: bool, url_base: str, csrf_input: str, back: str) -> Markup:
-    """``<tr>`` elements for one page of the job list."""
+def job_rows(jobs: Iterable[JobView], can_act: bool, url_base: str, csrf_input: str, back: str,
+             held_badge: str = "") -> Markup:
+    """``<tr>`` elements for one page of the job list.
+
+    ``held_badge``: while the whole scheduler is paused, the state of every scheduled job
+    (rendered by the ``held_badge`` macro); their next runs then read "not before the
+    scheduler is resumed" beside the planned time.
+    """
     _ = request_translations().ugettext
     paused_badge = f'<span class="badge text-bg-warning">{escape(_("paused"))}</span>'
     scheduled_badge = f'<span class="badge text-bg-success">{escape(_("scheduled"))}</span>'
     labels = {"pause": escape(_("Pause")), "resume": escape(_("Resume")), "run": escape(_("Run now")),
               "edit": escape(_("Edit")), "delete": escape(_("Delete"))}
     next_field = f'<input type="hidden" name="next" value="{escape(back)}">'
+    held_words = escape(_("not before the scheduler is resumed")) if held_badge else ""
     now, zone, locale = datetime.now(UTC), display_zone(), locale_name()
     repeated: dict[str, str] = {}  # escaped once: titles, triggers, executors, stores
 
@@ -78,7 +85,8 @@ def job_rows(jobs: Iterable[JobView], can_act: bool, url_base: str, csrf_input: 
         url = escape(url_base + quote(job.id, safe=""))
         kwargs = ", ".join(f"{name}={value}" for name, value in job.kwargs.items())
         if job.next_run is not None:
-            next_run = (f'<span data-part="relative">{once(relative(job.next_run, now, locale))}</span><br>'
+            words = held_words or once(relative(job.next_run, now, locale))
+            next_run = (f'<span data-part="relative">{words}</span><br>'
                         f'<span class="small text-body-secondary" data-part="absolute">'
                         f'{short(job.next_run, zone)}</span>')
         else:
@@ -108,7 +116,7 @@ def job_rows(jobs: Iterable[JobView], can_act: bool, url_base: str, csrf_input: 
             f'<code class="small">{once(job.task)}({escape(kwargs)})</code></td>'
             f'<td><code>{once(job.trigger)}</code></td>'
             f'<td data-cell="next_run">{next_run}</td>'
-            f'<td data-cell="state">{paused_badge if job.paused else scheduled_badge}</td>'
+            f'<td data-cell="state">{paused_badge if job.paused else held_badge or scheduled_badge}</td>'
             f'<td data-cell="last_run">{last}</td>'
             f'<td class="small">{once(job.executor)} / {once(job.store)}</td>{actions}</tr>\n'
         )

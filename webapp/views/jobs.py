@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    get_template_attribute,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -48,10 +57,17 @@ def index() -> str:
     csrf_input = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(
         csrf_token()) if allowed else Markup("")
     runs = page.runs if page.runs is not None else last_runs([job.id for job in page.items])
+    panel = job_service.scheduler_state()
+    held = panel.state == "paused"  # nothing runs until the scheduler is resumed
     rows = page_rows(page, runs, allowed, cached_url("jobs.index"), str(csrf_input),
-                     request.full_path.rstrip("?"))
+                     request.full_path.rstrip("?"), _held_badge() if held else "")
     return render_template("jobs/index.html", rows=rows, page=page, query=query, state=state,
-                           panel=job_service.scheduler_state(), can_act=allowed, csrf_input=csrf_input)
+                           panel=panel, held=held, can_act=allowed, csrf_input=csrf_input)
+
+
+def _held_badge() -> str:
+    """The state of a scheduled job while the scheduler is paused (from its macro)."""
+    return str(get_template_attribute("macros/jobs.html", "held_badge")())
 
 
 @bp.get("/status")
@@ -61,14 +77,19 @@ def status() -> Response:
     ids = request.args.getlist("id")[:STATUS_IDS_MAX]
     views = job_views(job_service.jobs_by_id(ids))
     panel = job_service.scheduler_state()
-    return jsonify(scheduler=panel.state, jobs={view.id: _live(view) for view in views},
+    held = panel.state == "paused"
+    return jsonify(scheduler=panel.state, jobs={view.id: _live(view, held) for view in views},
                    missing=sorted(set(ids) - {view.id for view in views}))
 
 
-def _live(view: JobView) -> dict[str, Any]:
+def _live(view: JobView, held: bool) -> dict[str, Any]:
+    """``held``: the scheduler is paused, so a scheduled job does not run until it is resumed."""
+    held = held and not view.paused
     return {
         "next_run": view.next_run.isoformat() if view.next_run else None,
-        "next_run_text": relative(view.next_run) if view.next_run else "—",
+        "next_run_text": (_("not before the scheduler is resumed") if held
+                          else relative(view.next_run) if view.next_run else "—"),
+        "held": held,
         "next_run_short": short(view.next_run),
         "paused": view.paused,
         "last_status": view.last_status,

@@ -65,7 +65,8 @@
           } else {
             next.textContent = "—";
           }
-          state.replaceChildren(job.paused ? badge(word("paused"), "warning") : badge(word("scheduled"), "success"));
+          state.replaceChildren(job.paused ? badge(word("paused"), "warning") :
+            job.held ? badge(word("held"), "secondary") : badge(word("scheduled"), "success"));
           if (job.last_status) {
             var parts = [badge(job.last_status)];
             if (job.last_duration_ms !== null) {
