@@ -6,17 +6,24 @@ JSON API (and its OpenAPI document) all apply the same ones.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.api_support import ApiClient, error_of, issue_token, make_blog, make_tag
-from webapp.services.limits import MAX_DATE, MAX_ID, MAX_PAGE, MAX_VERSION, MIN_DATE
+from webapp.services.limits import DATE_PATTERN, MAX_DATE, MAX_ID, MAX_PAGE, MAX_VERSION, MIN_DATE
+from webapp.views.api.common import ETAG_PATTERN
 
 #: Display zones at both ends of the offsets: +14:00, and -11:00 (+12:37 before 1892).
 ZONES = ["Pacific/Kiritimati", "Pacific/Pago_Pago"]
 HUGE = "9" * 400  # past 1e308: WTForms' NumberRange turned it into a float and overflowed
 LONG = "9" * 5000  # past the 4,300 digits int() reads
 EDGE_MOMENTS = ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59Z",
-                "9999-12-31T23:59:59-14:00", "1899-12-31T23:59:59Z", "9999-01-01T00:00:00Z"]
+                "9999-12-31T23:59:59-14:00", "1899-12-31T23:59:59Z", "9999-01-01T00:00:00Z",
+                "1899-12-31T23:59:59-14:00"]
+#: Bounds as written: in UTC these are up to 14 hours outside MIN_DATE..MAX_DATE.
+BOUND_MOMENTS = [MIN_DATE.isoformat(), MAX_DATE.isoformat(), "1900-01-01T00:00:00+14:00",
+                 "9998-12-31T23:59:59-14:00"]
 
 
 @pytest.fixture
@@ -97,12 +104,26 @@ def test_api_refuses_publication_dates_out_of_range(app, api, moment):
 
 
 def test_api_accepts_publication_dates_at_the_bounds(app, api, zoned, as_admin):
-    for moment in (MIN_DATE, MAX_DATE):
-        response = api.post("/api/v1/blogs", json={"title": "Edge", "publish_at": moment.isoformat()})
+    for moment in BOUND_MOMENTS:
+        response = api.post("/api/v1/blogs", json={"title": "Edge", "publish_at": moment})
         assert response.status_code == 201, response.get_json()
         blog_id = response.get_json()["id"]
-        for url in (f"/blogs/{blog_id}", f"/blogs/{blog_id}/edit", "/blogs/"):
+        for url in (f"/blogs/{blog_id}", f"/blogs/{blog_id}/edit", "/blogs/", "/blogs/export.csv"):
             assert as_admin.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize("moment", [*EDGE_MOMENTS, *BOUND_MOMENTS, "1900-06-01T12:00:00-05:00"])
+def test_documented_date_pattern_matches_what_the_api_accepts(app, api, moment):
+    response = api.post("/api/v1/blogs", json={"title": "Edge", "publish_at": moment})
+    assert (response.status_code == 201) == bool(re.match(DATE_PATTERN, moment)), response.get_json()
+
+
+@pytest.mark.parametrize("etag", ['"1"', 'W/"1"', "*", '"01"', '"0"', '"1000000000"', '""', "1", '"1'])
+def test_documented_etag_pattern_matches_what_the_api_accepts(app, api, etag):
+    tag_id = make_tag(app, "python")
+    response = api.patch(f"/api/v1/tags/{tag_id}", json={"name": "py"}, headers={"If-Match": etag})
+    assert response.status_code in (200, 400, 409)
+    assert (response.status_code != 400) == bool(re.match(ETAG_PATTERN, etag)), response.get_json()
 
 
 @pytest.mark.parametrize("literal", [LONG, "1e309", "-1e309", "NaN", "Infinity", str(MAX_VERSION + 1)])
@@ -130,7 +151,7 @@ def test_api_list_parameters_out_of_range_are_400s_naming_the_parameter(api, par
     assert list(error_of(response)["fields"]) == [param]
 
 
-@pytest.mark.parametrize("etag", [f'"{MAX_VERSION + 1}"', '"9999999999"', '"0"'])
+@pytest.mark.parametrize("etag", [f'"{MAX_VERSION + 1}"', '"99999999999999999999"', '"0"'])
 def test_if_match_out_of_range_is_a_400_on_the_header(app, api, etag):
     tag_id = make_tag(app, "python")
     response = api.patch(f"/api/v1/tags/{tag_id}", json={"name": "py"}, headers={"If-Match": etag})
@@ -155,7 +176,11 @@ def test_openapi_document_states_the_bounds(api):
     assert (params["since"]["x-minimum"], params["since"]["x-maximum"]) == ("1900-01-01", "9998-12-31")
     blog = spec["components"]["schemas"]["BlogUpdate"]["properties"]
     assert blog["version"]["maximum"] == MAX_VERSION and blog["author_id"]["maximum"] == MAX_ID
-    assert blog["publish_at"]["x-minimum"] == MIN_DATE.isoformat()
-    assert blog["publish_at"]["x-maximum"] == MAX_DATE.isoformat()
+    assert blog["publish_at"]["x-minimum"] == "1900-01-01T00:00:00"
+    assert blog["publish_at"]["x-maximum"] == "9998-12-31T23:59:59"
+    assert blog["publish_at"]["pattern"] == params["since"]["pattern"] == DATE_PATTERN
+    patch = spec["paths"]["/api/v1/blogs/{blog_id}"]["patch"]
+    if_match = next(p for p in patch["parameters"] if p["name"] == "If-Match")
+    assert if_match["schema"]["pattern"] == ETAG_PATTERN
     item = spec["paths"]["/api/v1/blogs/{blog_id}"]["parameters"][0]["schema"]
     assert item["maximum"] == MAX_ID

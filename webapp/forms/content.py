@@ -17,7 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from webapp.forms.validators import LocalTimeWithinDates, id_range
+from webapp.forms.validators import WithinDates, id_range
 from webapp.services.filters import ascii_int
 
 STATUS_CHOICES = [SelectChoice("draft", _l("Draft")), SelectChoice("published", _l("Published"))]
@@ -33,7 +33,7 @@ class BlogForm(FlaskForm):
     body = TextAreaField(_l("Text (Markdown)"), validators=[Length(max=200_000)],
                          render_kw={"rows": 16, "data-preview-source": ""})
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="draft")
-    publish_at = DateTimeLocalField(_l("Publish at"), validators=[Optional(), LocalTimeWithinDates()],
+    publish_at = DateTimeLocalField(_l("Publish at"), validators=[Optional(), WithinDates()],
                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
                                     description=_l("Shown as the publication time. Publishing drafts "
                                                    "automatically comes with the job scheduler."))

@@ -14,8 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.validators import ValidationError
 
-from webapp import localtime
-from webapp.services.limits import MAX_DATE, MAX_ID, MIN_DATE, within_dates
+from webapp.services.limits import MAX_DAY, MAX_ID, MIN_DAY, within_dates
 
 
 class WholeNumberRange:
@@ -38,17 +37,13 @@ def id_range() -> WholeNumberRange:
     return WholeNumberRange(1, MAX_ID, _l("Not a valid id."))
 
 
-class LocalTimeWithinDates:
-    """A naive local date-time (as typed) that lies in MIN_DATE..MAX_DATE once in UTC."""
+class WithinDates:
+    """A date-time that reads MIN_DATE..MAX_DATE as typed (in the display time zone).
+
+    In UTC that is within a day of the range, so no time zone conversion overflows.
+    """
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
-        if field.data is None:
-            return
-        try:
-            within = within_dates(localtime.from_local(field.data))
-        except OverflowError:  # year 1 or 9999 pushed past the calendar by the display time zone
-            within = False
-        if not within:
+        if field.data is not None and not within_dates(field.data):
             raise ValidationError(str(_l("Use a date from %(min)s to %(max)s.")) % {
-                "min": localtime.to_local(MIN_DATE).date().isoformat(),
-                "max": localtime.to_local(MAX_DATE).date().isoformat()})
+                "min": MIN_DAY.isoformat(), "max": MAX_DAY.isoformat()})

@@ -26,11 +26,15 @@ LIST_HEADERS = {
 }
 ETAG_HEADER = {"ETag": {"description": 'The version, quoted: "3". Send it back in If-Match.',
                         "schema": {"type": "string"}}}
+#: An ETag as this API sends them: a version from 1 to MAX_VERSION (all nines), quoted.
+_VERSION_RE = f"[1-9][0-9]{{0,{len(str(MAX_VERSION)) - 1}}}"
+ETAG_PATTERN = f'^(\\*|(W/)?"{_VERSION_RE}")$'
 IF_MATCH = {
-    "in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
-    "description": 'The ETag from GET ("3"); instead of `version` in the body. Stale: 409.',
+    "in": "header", "name": "If-Match", "required": False,
+    "schema": {"type": "string", "pattern": ETAG_PATTERN},
+    "description": 'The ETag from GET ("3"), or `*`; instead of `version` in the body. Stale: 409.',
 }
-_ETAG_RE = re.compile(r'^(?:W/)?"(\d{1,10})"$')
+_ETAG_RE = re.compile(f'^(?:W/)?"({_VERSION_RE})"$')
 
 
 def document_errors(bp: Blueprint, *statuses: int) -> Callable[[F], F]:
@@ -99,9 +103,6 @@ def expected_version(body_version: int | None) -> int | None:
             raise ApiError(400, _("Some parameters are not valid."),
                            {"If-Match": [_('Send the ETag from GET, like "3".')]})
         from_header = int(match.group(1))
-        if not 1 <= from_header <= MAX_VERSION:
-            raise ApiError(400, _("Some parameters are not valid."),
-                           {"If-Match": [_("Not a valid version.")]})
     if body_version is not None and from_header is not None and body_version != from_header:
         raise ApiError(400, _("Some parameters are not valid."),
                        {"If-Match": [_("The If-Match header and the version in the body differ.")]})

@@ -17,7 +17,17 @@ from webapp.models import BlogStatus, Role
 from webapp.services import blogs as blog_service
 from webapp.services import tags as tag_service
 from webapp.services import users as user_service
-from webapp.services.limits import MAX_DATE, MAX_DAY, MAX_ID, MAX_PAGE, MAX_VERSION, MIN_DATE, MIN_DAY
+from webapp.services.limits import (
+    DATE_PATTERN,
+    MAX_DATE,
+    MAX_DAY,
+    MAX_ID,
+    MAX_PAGE,
+    MAX_VERSION,
+    MIN_DATE,
+    MIN_DAY,
+    within_dates,
+)
 
 
 class ApiSchema(Schema):
@@ -29,6 +39,10 @@ class ApiSchema(Schema):
 def _translated(extra: dict[str, Any]) -> dict[str, Any]:
     return {"required": _l("This field is required."), "null": _l("This field may not be null."),
             "validator_failed": _l("Invalid value."), **extra}
+
+
+#: Text without NUL characters or lone surrogates, as a pattern for the document.
+STORABLE_TEXT = r"^[^\x00\ud800-\udfff]*$"
 
 
 class Text(fields.String):
@@ -78,10 +92,24 @@ class UtcDateTime(fields.AwareDateTime):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
         moment = super()._deserialize(value, attr, data, **kwargs)
+        self._check_written(moment)
         try:  # an offset can push year 1 or 9999 outside what datetime holds in UTC
             return moment.astimezone(UTC)
         except OverflowError:
             raise self.make_error("range") from None
+
+    def _check_written(self, moment: datetime) -> None:
+        """Refuse a date-time by how it reads as written (with its own offset); any is fine here."""
+
+
+class BoundedDateTime(UtcDateTime):
+    """A date-time that reads MIN_DATE..MAX_DATE as written (see services.limits), returned in UTC."""
+
+    default_error_messages = {"bounds": _l("Use a date-time from {min} to {max}.")}
+
+    def _check_written(self, moment: datetime) -> None:
+        if not within_dates(moment):
+            raise self.make_error("bounds", min=MIN_DATE.date().isoformat(), max=MAX_DATE.date().isoformat())
 
 
 class Day(fields.Date):
@@ -89,16 +117,19 @@ class Day(fields.Date):
                                           "format": _l("Use a date like 2024-12-31.")})
 
 
-def moment_field(**kwargs: Any) -> UtcDateTime:
-    """A date-time within MIN_DATE..MAX_DATE (after conversion to UTC)."""
-    between = validate.Range(MIN_DATE, MAX_DATE, error=_l("Use a date-time from {min} to {max}."))
-    return UtcDateTime(validate=between, **kwargs)
+def moment_field(description: str, **kwargs: Any) -> BoundedDateTime:
+    """A date-time within MIN_DATE..MAX_DATE as written, documented with the pattern of its year."""
+    return BoundedDateTime(metadata={
+        "description": f"{description} ISO 8601, UTC when it has no offset; from "
+                       f"{MIN_DATE.date().isoformat()} to {MAX_DATE.date().isoformat()} as written.",
+        "pattern": DATE_PATTERN, "x-minimum": MIN_DATE.replace(tzinfo=None).isoformat(),
+        "x-maximum": MAX_DATE.replace(tzinfo=None).isoformat()}, **kwargs)
 
 
-def day_field(**kwargs: Any) -> Day:
-    """A day within MIN_DAY..MAX_DAY."""
+def day_field(description: str) -> Day:
+    """A day within MIN_DAY..MAX_DAY (``x-minimum`` / ``x-maximum`` and a pattern in the document)."""
     between = validate.Range(MIN_DAY, MAX_DAY, error=_l("Use a date from {min} to {max}."))
-    return Day(validate=between, **kwargs)
+    return Day(validate=between, metadata={"description": description, "pattern": DATE_PATTERN})
 
 
 class ListOf(fields.List):
@@ -149,7 +180,7 @@ class ListArgsSchema(ApiSchema):
     per_page = Int(validate=validate.Range(1, 100, error=_l("Use 1 to {max} rows per page.")),
                    metadata={"description": "Rows per page (default: the first configured page size)."})
     q = Text(validate=validate.Length(max=200, error=_l("Use at most {max} characters.")),
-             metadata={"description": "Search text."})
+             metadata={"description": "Search text.", "pattern": STORABLE_TEXT})
 
     @validates("per_page")
     def _per_page_within_config(self, value: int, **_: Any) -> None:
@@ -283,8 +314,7 @@ class TagMergeResultSchema(ApiSchema):
 
 STATUSES = [s.value for s in BlogStatus]
 STATUS_ERROR = _l("Choose draft or published.")
-PUBLISH_AT_DOC = {"description": f"ISO 8601; without an offset, UTC. From {MIN_DATE.isoformat()} "
-                                 f"to {MAX_DATE.isoformat()}."}
+PUBLISH_AT_DOC = "When the blog is (or was) published."
 
 
 class BlogSummarySchema(ApiSchema):
@@ -322,15 +352,15 @@ class BlogListArgsSchema(ListArgsSchema):
                  metadata={"description": "Tag id; repeat for blogs carrying all of them."})
     author = entity_id(strict=False, metadata={"description": "Author's user id."})
     status = Text(validate=validate.OneOf(STATUSES, error=STATUS_ERROR))
-    since = day_field(metadata={"description": "Created on or after this day (YYYY-MM-DD)."})
-    until = day_field(metadata={"description": "Created on or before this day (YYYY-MM-DD)."})
+    since = day_field("Created on or after this day (YYYY-MM-DD).")
+    until = day_field("Created on or before this day (YYYY-MM-DD).")
 
 
 class BlogCreateSchema(ApiSchema):
     title = Text(required=True)
     body = Text(load_default="", metadata={"description": "Markdown."})
     status = Text(load_default=BlogStatus.DRAFT.value, validate=validate.OneOf(STATUSES, error=STATUS_ERROR))
-    publish_at = moment_field(load_default=None, allow_none=True, metadata=PUBLISH_AT_DOC)
+    publish_at = moment_field(PUBLISH_AT_DOC, load_default=None, allow_none=True)
     author_id = entity_id(load_default=None, allow_none=True,
                           metadata={"description": "Admins only; editors are the author."})
     tags = ListOf(Text(), load_default=list,
@@ -342,7 +372,7 @@ class BlogUpdateSchema(ApiSchema):
     title = Text()
     body = Text()
     status = Text(validate=validate.OneOf(STATUSES, error=STATUS_ERROR))
-    publish_at = moment_field(allow_none=True, metadata=PUBLISH_AT_DOC)
+    publish_at = moment_field(PUBLISH_AT_DOC, allow_none=True)
     author_id = entity_id()
     tags = ListOf(Text(), metadata={"description": "The complete new list of tag names."})
     slug = Text()
