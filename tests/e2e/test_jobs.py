@@ -95,3 +95,21 @@ def test_add_a_cron_job_pause_resume_and_run_it_now(page: Page, scheduled_server
     page.goto(f"{server.url}/jobs/")
     expect(row.locator("[data-cell=last_run] [data-status]")).to_have_text("succeeded")
     assert problems == []
+
+
+def test_an_open_job_list_shows_jobs_held_once_the_scheduler_is_paused(page: Page,
+                                                                        scheduled_server: LiveServer) -> None:
+    """The rows refresh themselves: a scheduler paused elsewhere holds every scheduled job."""
+    server = scheduled_server
+    create_accounts(server, ("root", "admin"))
+    readable_scheduler(server.app).add_job("hourly", "log_message", trigger="interval", hours=1)
+    sign_in(page, server, "root")
+    page.goto(f"{server.url}/jobs/")
+    state = page.locator('tr[data-job-id="hourly"] [data-cell=state]')
+    expect(state).to_have_text("scheduled")
+    server.app.extensions["scheduler"].pause()  # as the scheduler panel does, from another tab
+    expect(state).to_have_text("held: scheduler paused", timeout=10_000)
+    expect(page.locator('tr[data-job-id="hourly"] [data-part=relative]')).to_have_text(
+        "not before the scheduler is resumed")
+    server.app.extensions["scheduler"].resume()
+    expect(state).to_have_text("scheduled", timeout=10_000)
