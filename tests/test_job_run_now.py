@@ -65,6 +65,10 @@ def test_a_finished_one_off_jobs_runs_stay_reachable(make_app):
     assert 'data-testid="job-gone"' in page.text and page.text.count('data-testid="run-row"') == 1
     assert client.get("/jobs/soon/runs").get_json()["stats"]["succeeded"] == 1
     assert client.get("/jobs/never-was").status_code == 404
+    assert 'href="/jobs/history"' in client.get("/jobs/").text  # the list leads to the history
+    history = client.get("/jobs/history").text
+    row = history[history.index('data-job-id="soon"'):]
+    assert 'href="/jobs/soon"' in row[:300] and 'data-state="gone"' in row[:600]
 
 
 def test_a_run_now_on_a_one_off_whose_date_passed_runs_once_and_finishes(make_app):

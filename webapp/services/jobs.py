@@ -29,7 +29,7 @@ from webapp.services.paging import Page
 
 ACTIONS = ("pause", "resume", "run", "delete")
 #: Words the job screens use in their own URLs (/jobs/new, /jobs/status ...).
-RESERVED_IDS = frozenset({"new", "status", "preview", "scheduler", "export"})
+RESERVED_IDS = frozenset({"new", "status", "preview", "scheduler", "export", "history"})
 
 
 def scheduler() -> Any:
@@ -338,3 +338,29 @@ def runs(job_id: str, page: int = 1, per_page: int = 20) -> Page[JobRun]:
                                .order_by(JobRun.scheduled_at.desc(), JobRun.id.desc())
                                .limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+@dataclass(frozen=True)
+class JobHistory:
+    """The recorded runs of one job id, whether or not the job is still scheduled."""
+
+    job_id: str
+    runs: int
+    last_scheduled_at: datetime
+    scheduled: bool  # the job still exists in a job store
+
+
+def job_histories(page: int = 1, per_page: int = 20) -> Page[JobHistory]:
+    """Every job id with recorded runs, most recently run first: finished one-off jobs and
+    deleted jobs keep their history here."""
+    total = db.session.scalar(select(func.count(func.distinct(JobRun.job_id)))) or 0
+    pages = max((total + per_page - 1) // per_page, 1)
+    page = min(max(page, 1), pages)
+    last = func.max(JobRun.scheduled_at)
+    rows = db.session.execute(select(JobRun.job_id, func.count(), last).group_by(JobRun.job_id)
+                              .order_by(last.desc(), JobRun.job_id)
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    sched = scheduler()
+    existing = {key.id for key in listing.keys_for_ids(sched, [row[0] for row in rows])}
+    items = [JobHistory(job_id, count, at, job_id in existing) for job_id, count, at in rows]
+    return Page(items=items, total=total, page=page, per_page=per_page)

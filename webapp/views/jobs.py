@@ -97,6 +97,15 @@ def _live(view: JobView, held: bool) -> dict[str, Any]:
     }
 
 
+@bp.get("/history")
+@role_required(Role.VIEWER)
+def history() -> str:
+    """Every job id with recorded runs, including jobs that have finished or were deleted."""
+    number = request.args.get("page", "1")
+    page = job_service.job_histories(int(number) if number.isdigit() and len(number) < 7 else 1)
+    return render_template("jobs/history.html", page=page)
+
+
 @bp.post("/<job_id>/<any(pause, resume, run):action>")
 @role_required(Role.ADMIN)
 def act(job_id: str, action: str) -> Response:
