@@ -7,6 +7,7 @@ JSON API (and its OpenAPI document) all apply the same ones.
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 import pytest
 
@@ -184,3 +185,14 @@ def test_openapi_document_states_the_bounds(api):
     assert if_match["schema"]["pattern"] == ETAG_PATTERN
     item = spec["paths"]["/api/v1/blogs/{blog_id}"]["parameters"][0]["schema"]
     assert item["maximum"] == MAX_ID
+
+
+@pytest.mark.parametrize("raw,accepted", [("q=plain", True), ("q=a%00b", False), ("q=%ED%A0%80", True)])
+def test_documented_search_pattern_matches_what_the_api_accepts(api, raw, accepted):
+    """Only NUL is refused: an encoded lone surrogate is not UTF-8, and decodes to U+FFFD."""
+    response = api.get(f"/api/v1/blogs?{raw}")
+    assert (response.status_code == 200) == accepted, response.get_json()
+    spec = api.get("/api/v1/openapi.json").get_json()
+    q = next(p for p in spec["paths"]["/api/v1/blogs"]["get"]["parameters"] if p["name"] == "q")
+    value = urllib.parse.unquote(raw[2:], errors="replace")
+    assert bool(re.match(q["schema"]["pattern"], value)) == accepted

@@ -41,8 +41,9 @@ def _translated(extra: dict[str, Any]) -> dict[str, Any]:
             "validator_failed": _l("Invalid value."), **extra}
 
 
-#: Text without NUL characters or lone surrogates, as a pattern for the document.
-STORABLE_TEXT = r"^[^\x00\ud800-\udfff]*$"
+#: Query text without NUL characters, as a pattern for the document (a query string,
+#: decoded as UTF-8, cannot hold the other characters ``Text`` refuses: lone surrogates).
+QUERY_TEXT = r"^[^\x00]*$"
 
 
 class Text(fields.String):
@@ -180,7 +181,7 @@ class ListArgsSchema(ApiSchema):
     per_page = Int(validate=validate.Range(1, 100, error=_l("Use 1 to {max} rows per page.")),
                    metadata={"description": "Rows per page (default: the first configured page size)."})
     q = Text(validate=validate.Length(max=200, error=_l("Use at most {max} characters.")),
-             metadata={"description": "Search text.", "pattern": STORABLE_TEXT})
+             metadata={"description": "Search text.", "pattern": QUERY_TEXT})
 
     @validates("per_page")
     def _per_page_within_config(self, value: int, **_: Any) -> None:
