@@ -101,7 +101,10 @@ def test_jobs_under_a_paused_scheduler_say_that_nothing_runs_until_it_is_resumed
     api = client.get("/api/v1/jobs/soon").get_json()
     assert api["held"] is True and api["paused"] is False
     assert client.get("/api/v1/jobs").get_json()["items"][0]["held"] is True
+    info = client.get("/scheduler").get_json()  # Flask-APScheduler's "running" stays true
+    assert (info["running"], info["state"]) == (True, "paused")
     client.post("/jobs/scheduler/resume")
     assert 'data-state="held"' not in client.get("/jobs/").text
     assert client.get("/api/v1/jobs/soon").get_json()["held"] is False
     assert client.get("/jobs/status?id=soon").get_json()["jobs"]["soon"]["held"] is False
+    assert client.get("/scheduler").get_json()["state"] == "running"

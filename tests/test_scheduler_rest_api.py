@@ -177,7 +177,7 @@ def test_an_admin_drives_every_job_route(app, admin):
     info = api("GET", "/scheduler")
     assert info.status_code == 200
     assert info.json == {"current_host": app.extensions["scheduler"].host_name,
-                         "allowed_hosts": ["*"], "running": True}
+                         "allowed_hosts": ["*"], "running": True, "state": "running"}
 
     added = api("POST", "/scheduler/jobs", {"id": "greet", "func": "log_message", "trigger": "interval",
                                             "minutes": 30, "kwargs": {"name": "api"}})

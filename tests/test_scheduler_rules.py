@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from tests.conftest import CSRFClient
 from tests.test_job_screens import form
-from tests.test_scheduler import make_app, signed_in_client  # noqa: F401
+from tests.test_scheduler import make_app, runs, signed_in_client, wait_until  # noqa: F401
 from tests.test_scheduler_rest_api import basic
 from webapp.jobs import limits
-from webapp.jobs.scheduler import readable_scheduler
+from webapp.jobs.scheduler import readable_scheduler, start_scheduler
 
 
 class Paths:
@@ -126,6 +127,30 @@ def test_every_path_gives_a_job_coalesce_and_the_misfire_grace_time(paths):
     api = paths.client.patch("/api/v1/jobs/by-api", json={"misfire_grace_time": None},
                              headers={"X-CSRFToken": paths.token})
     assert api.status_code == 200 and api.get_json()["misfire_grace_time"] == 30
+
+
+def test_a_job_made_through_the_api_catches_up_once_after_downtime(make_app):
+    """Coalesce by default: the runs missed while nothing ran become one run, not a burst."""
+    app = make_app()
+    assert start_scheduler(app)
+    scheduler = app.extensions["scheduler"]
+    scheduler.pause()
+    paths = Paths(app)
+    assert paths.api(api_job("interval", seconds=1)).status_code == 201
+    down_since = datetime.now(UTC) - timedelta(seconds=20)
+    scheduler.scheduler.modify_job("j", next_run_time=down_since)  # as after 20 s of downtime
+    resumed = datetime.now(UTC)
+    scheduler.resume()
+    wait_until(lambda: runs(app, "j"))
+    app.extensions["job_history"].flush()
+    assert len([r for r in runs(app, "j") if r.scheduled_at.replace(tzinfo=UTC) < resumed]) == 1
+
+
+def test_a_configured_job_whose_one_off_date_has_passed_is_left_out(make_app, caplog):
+    app = make_app(JOBS=[{"id": "gone", "func": "log_message", "trigger": "date",
+                          "run_date": "2001-01-01T00:00:00+00:00"}])
+    assert readable_scheduler(app).get_job("gone") is None
+    assert "gone never fires from now on" in caplog.text
 
 
 # -- bounds ----------------------------------------------------------------------------------

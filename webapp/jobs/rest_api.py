@@ -37,7 +37,7 @@ from webapp.models import Role, User
 from webapp.services import audit
 from webapp.services import auth as auth_service
 from webapp.services.errors import DomainError, Throttled, ValidationError
-from webapp.services.jobs import RESERVED_IDS
+from webapp.services.jobs import RESERVED_IDS, scheduler_state
 
 View = Callable[..., Response]
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="scheduler", charset="UTF-8"'}
@@ -121,8 +121,8 @@ def _authenticate() -> User:
 def _dispatch(name: str, library_view: View, user: User, kwargs: dict[str, Any]) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     scheduler = app.extensions["scheduler"]
-    if name == "get_scheduler_info":
-        return library_view()
+    if name == "get_scheduler_info":  # "running" stays true while paused: "state" tells
+        return jsonify({**library_view().get_json(), "state": scheduler_state().state})
     if name in {"pause_scheduler", "resume_scheduler"}:
         return _pause_or_resume(app, scheduler, library_view, user)
     if name in {"start_scheduler", "shutdown_scheduler"}:
