@@ -89,7 +89,7 @@ class BlogItem(MethodView):
         blog = blogs.get_blog(blog_id)
         return blog, etag(blog.version)
 
-    @bp.arguments(schemas.BlogUpdateSchema)
+    @bp.arguments(schemas.BlogUpdateSchema, required=False)  # no body: nothing changes
     @bp.response(200, schemas.BlogSchema, headers=ETAG_HEADER)
     @bp.doc(parameters=[IF_MATCH])
     @document_errors(bp, 400, 403, 404, 409, 415, 422)

@@ -70,7 +70,7 @@ class TagItem(MethodView):
         tag = tags.get_tag(tag_id)
         return _row(tag), etag(tag.version)
 
-    @bp.arguments(schemas.TagUpdateSchema)
+    @bp.arguments(schemas.TagUpdateSchema, required=False)  # no body: nothing changes
     @bp.response(200, schemas.TagSchema, headers=ETAG_HEADER)
     @bp.doc(parameters=[IF_MATCH])
     @document_errors(bp, 400, 403, 404, 409, 415, 422)

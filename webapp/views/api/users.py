@@ -65,7 +65,7 @@ class UserItem(MethodView):
         user = users.get_user(user_id)
         return user, etag(user.version)
 
-    @bp.arguments(schemas.UserUpdateSchema)
+    @bp.arguments(schemas.UserUpdateSchema, required=False)  # no body: nothing changes
     @bp.response(200, schemas.UserSchema, headers=ETAG_HEADER)
     @bp.doc(parameters=[IF_MATCH])
     @document_errors(bp, 400, 403, 404, 409, 415, 422)
