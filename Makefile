@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint bench-blogs bench-monitor bench-scheduler install install-dev browser sqlite services messages clean
+.PHONY: run test lint fuzz bench-blogs bench-monitor bench-scheduler install install-dev browser sqlite services messages clean
 
 run: install
 	$(BIN)/flask --app webapp db upgrade
@@ -20,6 +20,10 @@ test: install-dev browser sqlite services
 
 lint: install-dev
 	$(BIN)/ruff check .
+
+# Not part of `make test`: a full schemathesis run against a live server takes minutes.
+fuzz: install-dev
+	$(BIN)/python bench/fuzz.py
 
 bench-blogs: install-dev
 	$(BIN)/python bench/blog_list.py
