@@ -53,6 +53,16 @@ def test_delete_confirmations_focus_cancel(app, as_admin, make_user):
         assert focused(page.text) == [("a", "Cancel")], page.request.path
 
 
+def test_job_delete_confirmation_focuses_cancel(app, as_admin):
+    from webapp.jobs.scheduler import readable_scheduler
+
+    readable_scheduler(app).add_job("nightly", "log_message", kwargs={"name": "n"},
+                                    trigger="interval", hours=1)
+    page = as_admin.get("/jobs/nightly/delete")
+    assert page.status_code == 200
+    assert focused(page.text) == [("a", "Cancel")]
+
+
 # -- bulk menus start blank ---------------------------------------------------------------------
 
 def action_menu(html: str) -> list[dict[str, object]]:
