@@ -46,6 +46,10 @@ class ValidationError(DomainError):
         super().__init__(message or "; ".join(m for msgs in fields.values() for m in msgs))
         self.fields = fields
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle with the fields (a process-pool job sends its error back to the scheduler)."""
+        return (type(self), ({k: [str(m) for m in v] for k, v in self.fields.items()}, str(self.message)))
+
 
 class Throttled(DomainError):
     """Too many attempts; ``retry_after`` is in seconds."""
@@ -55,3 +59,6 @@ class Throttled(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self.message), self.retry_after))
