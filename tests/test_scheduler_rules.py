@@ -181,7 +181,7 @@ def test_dates_at_the_edges_of_the_calendar_are_refused_on_every_path(paths, mom
     assert readable_scheduler(paths.app).get_jobs() == []
 
 
-NUMBERS = ['1e309', '-1e309', '1e308', str(10**30), '123456789012345678901234567890.5']
+NUMBERS = ['1e309', '-1e309', '1e308', str(10**30), '123456789012345678901234567890.5', '9' * 400]
 
 
 @pytest.mark.parametrize("number", NUMBERS)

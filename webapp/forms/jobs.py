@@ -21,8 +21,9 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, Optional
 
+from webapp.forms.validators import WholeNumberRange
 from webapp.jobs import limits, registry, triggers
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
@@ -31,7 +32,7 @@ TRIGGER_CHOICES = [SelectChoice("cron", _l("Cron")), SelectChoice("interval", _l
 
 
 def _count(label: Any, maximum: int) -> IntegerField:
-    return IntegerField(label, validators=[Optional(), NumberRange(0, maximum)], render_kw={"min": 0})
+    return IntegerField(label, validators=[Optional(), WholeNumberRange(0, maximum)], render_kw={"min": 0})
 
 
 def _cron(label: Any, placeholder: str) -> StringField:
@@ -72,18 +73,20 @@ class JobForm(FlaskForm):
     timezone = SelectField(_l("Time zone"), validate_choice=False)
     start_date = DateTimeLocalField(_l("Start"), validators=[Optional()], format=DATETIME_FORMATS)
     end_date = DateTimeLocalField(_l("End"), validators=[Optional()], format=DATETIME_FORMATS)
-    jitter = IntegerField(_l("Jitter (seconds)"), validators=[Optional(), NumberRange(0, limits.MAX_JITTER)],
+    jitter = IntegerField(_l("Jitter (seconds)"),
+                          validators=[Optional(), WholeNumberRange(0, limits.MAX_JITTER)],
                           description=_l("Start each run up to this many seconds late, at random."))
 
     executor = SelectField(_l("Executor"), validate_choice=False)
     jobstore = SelectField(_l("Job store"), validate_choice=False)
     max_instances = IntegerField(_l("Max instances"), default=limits.JOB_DEFAULTS["max_instances"],
-                                 validators=[Optional(), NumberRange(*limits.OPTION_LIMITS["max_instances"])],
+                                 validators=[Optional(),
+                                             WholeNumberRange(*limits.OPTION_LIMITS["max_instances"])],
                                  description=_l("Runs of this job allowed at the same time."))
     misfire_grace_time = IntegerField(_l("Misfire grace time (seconds)"),
                                       default=limits.JOB_DEFAULTS["misfire_grace_time"],
                                       validators=[Optional(),
-                                                  NumberRange(*limits.OPTION_LIMITS["misfire_grace_time"])],
+                                                  WholeNumberRange(*limits.OPTION_LIMITS["misfire_grace_time"])],
                                       description=_l("A run this much later than planned is recorded "
                                                      "as missed instead."))
     coalesce = BooleanField(_l("Coalesce missed runs into one"), default=limits.JOB_DEFAULTS["coalesce"])

@@ -23,6 +23,7 @@ class WholeNumberRange:
     def __init__(self, low: int, high: int, message: Any = None) -> None:
         self.low, self.high = low, high
         self.message = message or _l("Use a number from %(min)d to %(max)d.")
+        self.field_flags = {"min": low, "max": high}  # rendered as the input's min and max
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         value = field.data
