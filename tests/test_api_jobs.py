@@ -169,3 +169,22 @@ def test_a_session_caller_needs_the_csrf_header(app, auth, admin):
     response = auth.client.post("/api/v1/jobs", json=NIGHTLY, csrf=False)
     assert response.status_code == 400 and "CSRF" in error_of(response)["message"]
     assert readable_scheduler(app).get_job("nightly") is None
+
+
+def test_cron_fields_take_text_or_whole_numbers_only(app, api):
+    api.post("/api/v1/jobs", json=NIGHTLY)
+    for value in (["mon"], True, 1.5, {"a": 1}):
+        response = api.patch("/api/v1/jobs/nightly", json={"trigger": "cron",
+                                                           "trigger_args": {"day_of_week": value}})
+        assert response.status_code in (400, 422), (value, response.get_json())
+        assert "day_of_week" in str(error_of(response)["fields"]), value
+    numeric = api.patch("/api/v1/jobs/nightly", json={"trigger": "cron", "trigger_args": {"minute": 5}})
+    assert numeric.status_code == 200, numeric.get_json()
+    assert "5" in str(numeric.get_json()["trigger_args"]), numeric.get_json()
+
+
+def test_a_patch_without_a_body_changes_nothing(app, api):
+    before = api.post("/api/v1/jobs", json=NIGHTLY).get_json()
+    response = api.patch("/api/v1/jobs/nightly")
+    assert response.status_code == 200
+    assert response.get_json()["trigger_text"] == before["trigger_text"]

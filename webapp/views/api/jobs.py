@@ -47,8 +47,20 @@ def _moment(description: str) -> fields.Raw:
                        "in the trigger's time zone."})
 
 
-def _cron(description: str) -> fields.Raw:
-    return fields.Raw(allow_none=True, metadata={"type": "string", "description": description})
+class CronValue(Text):
+    """A cron field: text such as ``*/5`` or ``mon-fri``, or a whole number (taken as its text)."""
+
+    default_error_messages = {"invalid": _l("Use text such as \"*/5\" or a whole number.")}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _cron(description: str) -> CronValue:
+    return CronValue(allow_none=True, validate=validate.Length(max=100), metadata={
+        "anyOf": [{"type": "string", "maxLength": 100}, {"type": "integer"}], "description": description})
 
 
 class TriggerArgsSchema(ApiSchema):
@@ -242,7 +254,7 @@ class JobItem(MethodView):
         require_role(api_user(), Role.VIEWER)
         return _out(jobs.get_job(job_id))
 
-    @bp.arguments(JobWriteSchema)
+    @bp.arguments(JobWriteSchema, required=False)  # no body: nothing changes
     @bp.response(200, JobSchema)
     @document_errors(bp, 400, 403, 404, 415, 422)
     def patch(self, data: dict[str, Any], job_id: str) -> Any:
