@@ -80,9 +80,9 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages and security headers."""
     from webapp.security import register_security
     from webapp.views import audit, auth, blogs, errors, jobs, main, monitor, tags, users
-    from webapp.views.converters import AsciiIdConverter
+    from webapp.views.helpers import BoundedIntConverter
 
-    app.url_map.converters["int"] = AsciiIdConverter
+    app.url_map.converters["int"] = BoundedIntConverter
     from webapp.views.api import register_api
 
     for module in (main, auth, users, audit, blogs, tags, monitor, jobs):

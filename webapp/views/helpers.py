@@ -28,7 +28,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>`` that only matches ids the database can hold: larger ones are a 404, not a 500."""
+    """``<int:...>`` that only matches ids the database can hold, in ASCII digits.
+
+    Larger ids are a 404, not a 500. Werkzeug's ``\\d+`` follows Python's regular
+    expressions, which also match other scripts' digits, and ``int()`` would then read
+    a path with fullwidth or Arabic-Indic digits as an id: such a path is a 404 too.
+    """
+
+    regex = r"[0-9]+"
 
     def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
