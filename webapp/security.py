@@ -16,11 +16,11 @@ CSRF_REUSE_SECONDS = 60.0
 
 
 def register_security(app: Flask) -> None:
-    """Add the headers after every request; templates get the reusing ``csrf_token()``.
+    """Add the headers to every response; templates get the reusing ``csrf_token()``.
 
     Call it after ``socketio.init_app``: Socket.IO answers ``/socket.io/`` in a WSGI
-    middleware of its own, before Flask (and its ``after_request``) sees the request,
-    so the same headers are added around the whole WSGI app as well.
+    middleware of its own, before Flask sees the request, so the headers are added
+    around the whole WSGI app, where every response passes.
     """
     app.after_request(security_headers)
     app.wsgi_app = SecurityHeadersMiddleware(app.wsgi_app, app)  # type: ignore[method-assign]
@@ -31,14 +31,11 @@ def register_security(app: Flask) -> None:
 
 
 def security_headers(response: Response) -> Response:
-    """A strict Content-Security-Policy (no inline script) and the usual hardening headers."""
-    headers = response.headers
-    for name, value in base_headers(current_app.config):
-        headers.setdefault(name, value)
+    """Pages are never cached (the rest of the headers come from the middleware below)."""
     if response.mimetype == "text/html":
         # Pages show account data: never let a shared cache or the back button after
         # logout serve them.
-        headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
@@ -59,9 +56,9 @@ StartResponse = Callable[..., Any]
 class SecurityHeadersMiddleware:
     """WSGI middleware adding :func:`base_headers` to responses that lack them.
 
-    Flask's responses already carry them (``security_headers``); this is for the
-    ones Flask never builds, such as the Socket.IO (Engine.IO) handshake and
-    polling responses. Headers already present are left as they are.
+    Every response passes here: Flask's pages and API answers, and the ones Flask
+    never builds, such as the Socket.IO (Engine.IO) handshake and polling responses.
+    Headers a view set itself are left as they are.
     """
 
     def __init__(self, wsgi_app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
