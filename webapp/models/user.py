@@ -80,10 +80,6 @@ class User(UserMixin, db.Model):
             return self is other or (self.id is not None and self.id == other.id)
         return NotImplemented
 
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
-
     __hash__ = object.__hash__
 
     def set_password(self, password: str, method: str = "scrypt") -> None:

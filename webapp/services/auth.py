@@ -67,15 +67,18 @@ def authenticate(login: str, password: str, address: str) -> User:
 def check_token_throttle(address: str) -> None:
     """Throttled when this address sent too many unknown API tokens in the window."""
     limit = current_app.config["LOGIN_MAX_FAILURES"]
-    row = db.session.get(LoginThrottle, f"token-address:{address[:64]}")
+    row = db.session.get(LoginThrottle, _token_key(address))
     if row is not None and row.attempts >= limit and row.window_started_at >= utcnow() - _window():
-        db.session.rollback()
         raise _throttled(row.window_started_at + _window() - utcnow())
 
 
 def count_bad_token(address: str) -> None:
     """Count an unknown or revoked API token from ``address`` (atomically); Throttled past the limit."""
-    _count_attempt((f"token-address:{address[:64]}",))
+    _count_attempt((_token_key(address),))
+
+
+def _token_key(address: str) -> str:
+    return f"token-address:{address[:64]}"
 
 
 def sign_out_everywhere(user: User) -> None:
