@@ -90,6 +90,13 @@ class TriggerArgsSchema(ApiSchema):
                       metadata={"description": "Seconds each run may start late, at random."})
 
 
+def _task_name(required: bool = False) -> Text:
+    """A task's name; the document lists the registered ones (the API answers 400 to any other)."""
+    return Text(required=required, validate=validate.Length(max=200), metadata={
+        "description": "A registered task's name (see /api/v1/tasks); any other is a 400.",
+        "enum": [task.name for task in registry.all_tasks()]})
+
+
 def _trigger_args() -> fields.Nested:
     return fields.Nested(TriggerArgsSchema, metadata={
         "description": "The trigger's fields. The schedule must fire at least once from now on."})
@@ -126,8 +133,7 @@ class JobListArgsSchema(ListArgsSchema):
 
 class JobWriteSchema(ApiSchema):
     name = Text(validate=validate.Length(max=200))
-    task = Text(validate=validate.Length(max=200),
-                metadata={"description": "A registered task's name (see /api/v1/tasks)."})
+    task = _task_name()
     kwargs = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True),
                          metadata={"description": "The task's parameters by name."})
     trigger = Text(validate=validate.OneOf(["date", "interval", "cron"]))
@@ -154,7 +160,7 @@ class JobWriteSchema(ApiSchema):
 
 class JobCreateSchema(JobWriteSchema):
     id = Text(required=True, validate=validate.Length(min=1, max=191))
-    task = Text(required=True, validate=validate.Length(max=200))
+    task = _task_name(required=True)
     trigger = Text(required=True, validate=validate.OneOf(["date", "interval", "cron"]))
     paused = Bool(metadata={"description": "Add the job paused."})
 
