@@ -125,15 +125,6 @@ def test_pager_links_keep_every_other_argument_in_place(as_admin, fifty_blogs, q
     assert [h.replace("&amp;", "&") for h in re.findall(r'href="([^"#]+)"', pager)] == links
 
 
-def test_layout_is_rendered_afresh_while_templates_reload(app, as_admin):
-    as_admin.get("/blogs/")
-    assert app.extensions["webapp.fragments"]  # kept in production
-    app.extensions["webapp.fragments"].clear()
-    app.jinja_env.auto_reload = True  # debug mode or TEMPLATES_AUTO_RELOAD
-    assert "/blogs/new" in as_admin.get("/blogs/").text
-    assert app.extensions["webapp.fragments"] == {}
-
-
 @pytest.mark.parametrize("query", ["endpoint=x", "_external=1&q=a", "_anchor=top&tag=1&tag=2",
                                    "q=a/b%20c%26d"])
 def test_download_links_carry_every_argument_as_a_query_parameter(as_admin, query):

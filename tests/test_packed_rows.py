@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import Auth
 from webapp.extensions import db
 from webapp.models import User
-from webapp.services import blog_list, sessions
+from webapp.services import blog_list, packed, sessions
 from webapp.services.blogs import BlogData, create_blog, get_blog, update_blog
 from webapp.services.filters import BlogFilters
 from webapp.services.paging import ListQuery
@@ -34,12 +34,11 @@ def blogs(app, admin):
 
 
 def plain_page(query: ListQuery, filters: BlogFilters) -> list[blog_list.BlogRow]:
-    """The same page through the unpacked statement (what PostgreSQL runs)."""
-    conditions = blog_list._conditions(query.search, filters)
-    _count, rows = blog_list._statements(query, conditions, packed=False)
-    offset = (query.page - 1) * query.per_page
-    result = db.session.connection().execute(rows, {"page_limit": query.per_page, "page_offset": offset})
-    return [blog_list._row(row) for row in result]
+    """The same page through the unpacked statements (what PostgreSQL runs)."""
+    count, rows, order = blog_list.page_statements(query, filters)
+    params = {"page_limit": query.per_page, "page_offset": (query.page - 1) * query.per_page}
+    _total, found = packed.count_and_rows(db.session.connection(), count, rows, order, params, packing=False)
+    return [blog_list.blog_row(row) for row in found]
 
 
 @pytest.mark.parametrize("query", [

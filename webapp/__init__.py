@@ -94,9 +94,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Filters and globals the templates share."""
+    from webapp import fragments
     from webapp.views import template_helpers
 
     template_helpers.register(app)
+    fragments.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -51,6 +51,15 @@ class DefaultConfig:
     # Lists.
     PAGE_SIZES = (20, 50, 100)
 
+    # Rendered list rows, kept by everything they are made of (see webapp/fragments.py).
+    # A Flask-Caching backend: "SimpleCache" (this process, bounded), "RedisCache" with
+    # FRAGMENT_CACHE_REDIS_URL to share it, "NullCache" to turn it off.
+    FRAGMENT_CACHE_TYPE = "SimpleCache"
+    FRAGMENT_CACHE_TIMEOUT = 300  # seconds
+    FRAGMENT_CACHE_THRESHOLD = 500  # SimpleCache: entries kept at most
+    FRAGMENT_CACHE_KEY_PREFIX = "webapp-fragment:"
+    FRAGMENT_CACHE_REDIS_URL = None
+
     # Display.
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"  # the display time zone; storage is always UTC

@@ -1,4 +1,4 @@
-"""The display time zone: converting stored UTC to local time and back, and fast formatting."""
+"""The display time zone: converting stored UTC to local time and back, and formatting."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_timedelta
-from flask import current_app, g, has_request_context
+from flask import current_app
 from flask_babel import get_locale
 
 
@@ -39,40 +39,12 @@ def short(value: datetime | None, zone: ZoneInfo | None = None) -> str:
     return value.astimezone(zone or display_zone()).replace(tzinfo=None).isoformat(" ", "minutes")
 
 
-
 def relative(value: datetime, now: datetime | None = None, locale: str | None = None) -> str:
-    """``in 5 minutes`` / ``3 hours ago``, exactly as Babel's ``format_timedelta`` words it.
-
-    Babel picks a unit and rounds the count, then formats, which is the costly part;
-    its words depend only on (locale, unit, count, direction), so they are cached by that.
-    A list passes ``now`` and ``locale`` (``locale_name()``), looked up once.
-    """
+    """``in 5 minutes`` / ``3 hours ago``, worded by Babel for the request's locale."""
     seconds = (value - (now or datetime.now(UTC))).total_seconds()
-    for unit, size in _UNITS:
-        amount = abs(seconds) / size
-        if amount >= 0.85 or unit == "second":  # Babel's default threshold; granularity: second
-            count = max(1, round(amount)) if unit == "second" and amount > 0 else round(amount)
-            key = (locale or locale_name(), unit, count, seconds >= 0)
-            words = _RELATIVE.get(key)
-            if words is None:
-                if len(_RELATIVE) > 4096:
-                    _RELATIVE.clear()
-                words = _RELATIVE[key] = format_timedelta(seconds, add_direction=True, granularity="second",
-                                                          locale=key[0])
-            return words
-    return ""
-
-
-_UNITS = (("year", 3600 * 24 * 365), ("month", 3600 * 24 * 30), ("week", 3600 * 24 * 7),
-          ("day", 3600 * 24), ("hour", 3600), ("minute", 60), ("second", 1))
-_RELATIVE: dict[tuple[str, str, int, bool], str] = {}
+    return format_timedelta(seconds, add_direction=True, granularity="second", locale=locale or locale_name())
 
 
 def locale_name() -> str:
-    """This request's locale (looked up once per request)."""
-    if not has_request_context():
-        return str(get_locale() or "en")
-    name = g.get("_webapp_locale_name")
-    if name is None:
-        name = g._webapp_locale_name = str(get_locale() or "en")
-    return name
+    """This request's locale (Flask-Babel keeps it for the request)."""
+    return str(get_locale() or "en")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     String,
+    and_,
     bindparam,
     cast,
     exists,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
     type_coerce,
 )
 from sqlalchemy.engine import Dialect
@@ -26,9 +27,8 @@ from sqlalchemy.engine import Dialect
 from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
 from webapp.models.types import UTCDateTime
-from webapp.services import choices
 from webapp.services.filters import BlogFilters
-from webapp.services.packed import is_packing, packed_rows
+from webapp.services.packed import count_and_rows
 from webapp.services.paging import ListQuery, Page, contains, default_sort, order_by
 
 
@@ -112,61 +112,58 @@ TAG_LIST = (
 
 
 def list_blogs(query: ListQuery, filters: BlogFilters) -> Page[BlogRow]:
-    """One page of blogs in two queries whatever the page size or page number.
+    """One page of blogs: the page, the API and (page by page) nothing else build rows.
+
+    Two queries whatever the page size or page number (one on SQLite, see
+    ``packed.count_and_rows``):
 
     1. the count: only the filters, no join, no ORDER BY;
     2. the rows: ids picked by an index-only "deferred join" (so page 400 does not
        join 8,000 skipped rows), then only the listed columns, the author's name and
        the tags packed per row. Plain Core rows, no ORM entities.
 
-    On SQLite both are one statement, and the page comes back packed as one JSON
-    value (see ``_packed``). A page past the end is the last page (one more query).
+    A page past the end is the last page (one more query).
     """
-    conditions = _conditions(query.search, filters)
+    count, rows, order = page_statements(query, filters)
     connection = db.session.connection()
-    packed = is_packing(connection)
-    count_stmt, rows_stmt = _statements(query, conditions, packed)
 
-    def params(page_number: int) -> dict[str, int]:
-        return {"page_limit": query.per_page, "page_offset": (page_number - 1) * query.per_page}
+    def read(page_number: int) -> tuple[int, list[tuple[Any, ...]]]:
+        params = {"page_limit": query.per_page, "page_offset": (page_number - 1) * query.per_page}
+        return count_and_rows(connection, count, rows, order, params)
 
-    if packed:
-        total, text = connection.execute(rows_stmt, params(query.page)).one()
-        page_number = min(query.page, max(math.ceil(total / query.per_page), 1))
-        if page_number != query.page:
-            total, text = connection.execute(rows_stmt, params(page_number)).one()
-        return Page(items=_unpack(text), total=total, page=page_number, per_page=query.per_page)
-    total = connection.scalar(count_stmt) or 0
+    total, found = read(query.page)
     page_number = min(query.page, max(math.ceil(total / query.per_page), 1))
-    items = [_row(r) for r in connection.execute(rows_stmt, params(page_number))]
+    if page_number != query.page:
+        total, found = read(page_number)
+    items = [blog_row(row) for row in found]
     return Page(items=items, total=total, page=page_number, per_page=query.per_page)
 
 
-_UNFILTERED: dict[tuple[str, bool, bool], tuple[Any, Any]] = {}
-
-
-def _statements(query: ListQuery, conditions: list[ColumnElement[bool]], packed: bool) -> tuple[Any, Any]:
-    """The count and rows statements; limit and offset are bound parameters.
-
-    The unfiltered list (the most common request) reuses statements built once per
-    sort order, which saves building and cache-keying them on every request.
-    """
-    key = (query.sort if query.sort in SORTABLE else "", query.desc, packed)
-    if not conditions and key in _UNFILTERED:
-        return _UNFILTERED[key]
+def page_statements(query: ListQuery, filters: BlogFilters) -> tuple[Any, Any, tuple[Any, Any]]:
+    """The count and rows statements of a list page (``:page_limit``, ``:page_offset``), and
+    the rows' order (see ``list_blogs``)."""
+    conditions = _conditions(query.search, filters)
     order = _order(query)
-    count_stmt = select(func.count()).select_from(select(Blog.id).where(*conditions).subquery())
+    count = select(func.count()).select_from(select(Blog.id).where(*conditions).subquery())
     ids = select(Blog.id).where(*conditions)
     if query.sort == "author":
         ids = ids.join(User, User.id == Blog.author_id)
     ids = ids.order_by(*order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
-    rows_stmt = (select(*LIST_COLUMNS, TAG_LIST).join(User, User.id == Blog.author_id)
-                 .where(Blog.id.in_(ids.scalar_subquery())).order_by(*order))
-    if packed:  # (count, page): one statement, one row
-        rows_stmt = select(count_stmt.scalar_subquery(), _packed(rows_stmt, order).scalar_subquery())
-    if not conditions:
-        _UNFILTERED[key] = (count_stmt, rows_stmt)
-    return count_stmt, rows_stmt
+    return count, _rows_statement(Blog.id.in_(ids.scalar_subquery()), order), order
+
+
+def iter_blogs(query: ListQuery, filters: BlogFilters, batch: int = 1000) -> Iterator[BlogRow]:
+    """Every blog the list shows with these filters, in its order, as its pages show them
+    (the downloads): the same columns and row builder, read ``batch`` rows at a time."""
+    order = _order(query)
+    statement = _rows_statement(and_(true(), *_conditions(query.search, filters)), order)
+    result = db.session.execute(statement.execution_options(yield_per=batch))
+    for partition in result.partitions():
+        yield from (blog_row(row) for row in partition)
+
+
+def _rows_statement(where: ColumnElement[bool], order: tuple[Any, Any]) -> Any:
+    return select(*LIST_COLUMNS, TAG_LIST).join(User, User.id == Blog.author_id).where(where).order_by(*order)
 
 
 def _order(query: ListQuery) -> tuple[Any, Any]:
@@ -174,109 +171,25 @@ def _order(query: ListQuery) -> tuple[Any, Any]:
     return order_by(default_sort(query, SORTABLE, "created_at", desc=True), SORTABLE, "created_at", Blog.id)
 
 
-def _packed(rows_stmt: Any, order: Any) -> Any:
-    """The page as one value (see services.packed), each row ending with its position:
-    an aggregate's input order is not guaranteed."""
-    return packed_rows(rows_stmt.add_columns(func.row_number().over(order_by=order).label("position")))
-
-
-#: Indexes of the timestamps in a packed row (publish_at, created_at, updated_at).
-_PACKED_TIMES = (4, 5, 6)
-
-
-#: Pages by their packed text (see ``_unpack``); bounded by clearing.
-_PAGES: dict[str, list[BlogRow]] = {}
-_PAGES_MAX = 256
-
-
-def _unpack(text: str | None) -> list[BlogRow]:
-    """BlogRows from a packed page: the same values as the rows path gives.
-
-    The text holds every value of the page, so the same text is the same page: it
-    is parsed once and the rows are shared (read only) by every request that gets
-    that text back, and ``views.blog_rows`` renders them once (the query itself
-    always runs: nothing here can be stale).
-    """
-    if not text:
-        return []
-    items = _PAGES.get(text)
-    if items is not None:
-        return items
-    rows = json.loads(text)
-    rows.sort(key=_position)
-    parse = datetime.fromisoformat
-    items = []
-    for *values, packed, _ in rows:
-        for index in _PACKED_TIMES:  # stored as naive UTC text, as ListTime reads it
-            if values[index] is not None:
-                values[index] = parse(values[index] + "+00:00")
-        items.append(BlogRow(*values, tags=_tags(packed) if packed else []))
-    if len(_PAGES) >= _PAGES_MAX:
-        _PAGES.clear()
-    _PAGES[text] = items
-    return items
-
-
-def _position(row: list[Any]) -> int:
-    return row[-1]
-
-
-def _row(row: Any) -> BlogRow:
-    # Positional: LIST_COLUMNS are in BlogRow's field order, the packed tags last.
+def blog_row(row: Sequence[Any]) -> BlogRow:
+    """A list row from the columns of ``LIST_COLUMNS`` (in BlogRow's field order) and the packed tags."""
     *values, packed = row
     return BlogRow(*values, tags=_tags(packed) if packed else [])
 
 
-#: Parsed tags by their packed text. The text holds every field, so an entry can
-#: never be stale (a renamed or recoloured tag packs differently); bounded by
-#: clearing, as the working set is the few dozen tags in use.
-_TAG_REFS: dict[str, TagRef] = {}
-_TAG_REFS_MAX = 4096
-
-
 def _tags(packed: str) -> list[TagRef]:
-    """The tags of one row, ordered by name regardless of case."""
-    refs = _TAG_REFS
+    """The tags of one row, ordered by name regardless of case (on every page and download)."""
     tags = []
     for item in packed.split(_ITEM):
-        tag = refs.get(item)
-        if tag is None:
-            tag_id, name, colour, slug = item.split(_FIELD)
-            tag = TagRef(int(tag_id), name, colour, slug)
-            if len(refs) >= _TAG_REFS_MAX:
-                refs.clear()
-            refs[item] = tag
-        tags.append(tag)
-    if len(tags) > 1:
-        tags.sort(key=_tag_order)
+        tag_id, name, colour, slug = item.split(_FIELD)
+        tags.append(TagRef(int(tag_id), name, colour, slug))
+    tags.sort(key=tag_order)
     return tags
 
 
-def _tag_order(tag: TagRef) -> str:
-    return tag.name.lower()
-
-
-def ordered_rows(query: ListQuery, filters: BlogFilters) -> Any:
-    """Every matching row in list order, for streamed exports (no page limit)."""
-    conditions = _conditions(query.search, filters)
-    return (select(*LIST_COLUMNS).join(User, User.id == Blog.author_id).where(*conditions)
-            .order_by(*_order(query)))
-
-
-def attach_tags(rows: Sequence[Any]) -> list[BlogRow]:
-    """Turn result rows into BlogRows, loading the tags of all of them in one query."""
-    ids = [row.id for row in rows]
-    tags_by_blog: dict[int, list[TagRef]] = {}
-    if ids:
-        tag_rows = db.session.execute(
-            select(blog_tags.c.blog_id, Tag.id, Tag.name, Tag.colour, Tag.slug)
-            .join(Tag, Tag.id == blog_tags.c.tag_id)
-            .where(blog_tags.c.blog_id.in_(ids))
-            .order_by(Tag.name)
-        )
-        for blog_id, *tag in tag_rows:
-            tags_by_blog.setdefault(blog_id, []).append(TagRef(*tag))
-    return [BlogRow(**row._mapping, tags=tags_by_blog.get(row.id, [])) for row in rows]
+def tag_order(tag: TagRef) -> tuple[str, str]:
+    """How a blog's tags are listed: by name regardless of case, then as written."""
+    return tag.name.casefold(), tag.name
 
 
 def _conditions(search: str, filters: BlogFilters) -> list[ColumnElement[bool]]:
@@ -296,12 +209,8 @@ def _conditions(search: str, filters: BlogFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def author_choices() -> choices.Choices:
-    """(id, username) of everyone who wrote a blog or may write one (cached, see services.choices)."""
-    return choices.cached("authors", _load_author_choices)
-
-
-def _load_author_choices() -> list[tuple[object, str]]:
+def author_choices() -> list[tuple[int, str]]:
+    """(id, username) of everyone who wrote a blog or may write one, for select menus."""
     wrote = exists().where(Blog.author_id == User.id)
     stmt = select(User.id, User.username).where(
         or_(wrote, User.active.is_(True) & User.role.in_([Role.EDITOR, Role.ADMIN]))

@@ -24,19 +24,18 @@ from webapp.services.blog_list import (
     SORTABLE,
     BlogRow,
     TagRef,
-    attach_tags,
     author_choices,
+    iter_blogs,
     list_blogs,
-    ordered_rows,
 )
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import Forbidden, ValidationError
 
 # The list functions are part of this service's interface (pages, API, exports).
 __all__ = [
-    "LIST_COLUMNS", "SORTABLE", "BlogData", "BlogRow", "TagRef", "attach_tags", "author_choices",
+    "LIST_COLUMNS", "SORTABLE", "BlogData", "BlogRow", "TagRef", "author_choices",
     "change_tag", "count_by_author", "create_blog", "delete_blogs", "get_blog", "ids_by_authors",
-    "list_blogs", "ordered_rows", "possible_authors", "publish_due", "reassign", "set_status",
+    "iter_blogs", "list_blogs", "possible_authors", "publish_due", "reassign", "set_status",
     "update_blog",
 ]
 

@@ -33,13 +33,11 @@ TAG_COLUMNS = ("id", "name", "slug", "colour", "description", "usage", "created_
 
 def blog_records(query: ListQuery, filters: BlogFilters) -> Iterator[dict[str, Any]]:
     """Every blog the list shows with these filters, in its order, batch by batch."""
-    stmt = blog_service.ordered_rows(query, filters)
-    for batch in _batches(stmt):
-        for row in blog_service.attach_tags(batch):  # one tag query per batch
-            yield {"id": row.id, "title": row.title, "slug": row.slug, "status": row.status,
-                   "publish_at": row.publish_at, "author": row.author_name,
-                   "tags": [t.name for t in row.tags], "created_at": row.created_at,
-                   "updated_at": row.updated_at}
+    for row in blog_service.iter_blogs(query, filters, batch=BATCH):
+        yield {"id": row.id, "title": row.title, "slug": row.slug, "status": row.status,
+               "publish_at": row.publish_at, "author": row.author_name,
+               "tags": [t.name for t in row.tags], "created_at": row.created_at,
+               "updated_at": row.updated_at}
 
 
 def user_records(query: ListQuery) -> Iterator[dict[str, Any]]:

@@ -43,9 +43,39 @@ class Unpacker:
         fields = self._processors.get(dialect.name)
         if fields is None:
             fields = self._processors[dialect.name] = [
-                (column.key, column.type._cached_result_processor(dialect, None)) for column in self.columns]
+                (column.key, column.type.dialect_impl(dialect).result_processor(dialect, None))
+                for column in self.columns]
         return {key: value if process is None or value is None else process(value)
                 for (key, process), value in zip(fields, json.loads(text), strict=True)}
+
+
+def count_and_rows(connection: Connection, count: Any, rows: Any, order: Sequence[Any],
+                   params: dict[str, Any], packing: bool | None = None) -> tuple[int, list[tuple[Any, ...]]]:
+    """A list page: how many rows match (``count``, one number) and the page (``rows``, in
+    ``order``), as a plain select would give them.
+
+    Where rows are worth packing (``is_packing``; ``packing`` forces either way), both come
+    from one statement as one row: the count and the page packed as JSON, each row with its
+    position (an aggregate's input order is not guaranteed), and each value goes through
+    its column's result processor. Elsewhere: two plain statements. This is the one place
+    the list services differ by database.
+    """
+    if not (is_packing(connection) if packing is None else packing):
+        total = connection.scalar(count, params) or 0
+        return total, [tuple(row) for row in connection.execute(rows, params)]
+    numbered = rows.add_columns(func.row_number().over(order_by=order).label("position"))
+    total, text = connection.execute(select(count.scalar_subquery(), packed_rows(numbered).scalar_subquery()),
+                                     params).one()
+    dialect = connection.dialect
+    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                  for column in rows.selected_columns]
+    packed = sorted(unpack_rows(text), key=_position)
+    return total or 0, [tuple(value if process is None or value is None else process(value)
+                              for process, value in zip(processors, row[:-1], strict=True)) for row in packed]
+
+
+def _position(row: list[Any]) -> int:
+    return row[-1]  # type: ignore[no-any-return]
 
 
 def packed_rows(statement: Any, reals: Sequence[int] = ()) -> Any:

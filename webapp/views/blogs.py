@@ -25,14 +25,13 @@ from webapp import localtime
 from webapp.forms import BlogForm, BulkBlogForm, ConfirmForm
 from webapp.models import Blog, BlogStatus, Role
 from webapp.services import blogs as blog_service
-from webapp.services import choices, exports, uploads
+from webapp.services import exports, uploads
 from webapp.services import tags as tag_service
 from webapp.services.blogs import BlogData
 from webapp.services.errors import Conflict, DomainError, ValidationError
 from webapp.services.filters import BlogFilters, ascii_int, parse_blog_filters, parse_ids
 from webapp.services.markdown import render_blog_body, render_markdown
 from webapp.services.paging import ListQuery
-from webapp.views.blog_rows import blog_rows
 from webapp.views.helpers import add_form_errors, download_response, role_required, safe_back_url
 
 bp = Blueprint("blogs", __name__, url_prefix="/blogs")
@@ -56,14 +55,12 @@ def _list_request() -> tuple[ListQuery, BlogFilters, list[str]]:
 def index() -> str:
     """The blog list: search, filters by tag / author / status / dates, sorting, pages."""
     query, filters, filter_errors = _list_request()
-    page = blog_service.list_blogs(query, filters)
-    can_edit = current_user.has_role(Role.EDITOR)
-    url_base = url_for("blogs.index")
-    tag_choices, author_choices = tag_service.tag_choices(), blog_service.author_choices()
     return render_template(
-        "blogs/index.html", page=page, query=query, filters=filters, filter_errors=filter_errors,
-        tag_choices=tag_choices, author_choices=author_choices, menus_generation=choices.generation(),
-        can_edit=can_edit, url_base=url_base, rows_html=blog_rows(page.items, can_edit, url_base),
+        "blogs/index.html", page=blog_service.list_blogs(query, filters), query=query, filters=filters,
+        filter_errors=filter_errors, tag_choices=tag_service.tag_choices(),
+        author_choices=blog_service.author_choices(),
+        status_choices=[(BlogStatus.DRAFT.value, _("Draft")), (BlogStatus.PUBLISHED.value, _("Published"))],
+        can_edit=current_user.has_role(Role.EDITOR),
     )
 
 
