@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -20,10 +21,6 @@ from webapp.services import sessions
 from webapp.services.errors import DomainError, Forbidden, Throttled
 from webapp.services.signals import access_revoked
 from webapp.services.users import find_by_login
-
-# Compared against when the account does not exist, so a wrong username takes
-# as long as a wrong password and timing does not reveal which accounts exist.
-_DUMMY_HASH: dict[str, str] = {}
 
 
 class InvalidCredentials(DomainError):
@@ -151,7 +148,11 @@ def _give_back(keys: tuple[str, ...]) -> None:
 
 
 def _dummy_hash() -> str:
-    method = current_app.config["PASSWORD_HASH_METHOD"]
-    if method not in _DUMMY_HASH:
-        _DUMMY_HASH[method] = generate_password_hash("not a real password", method=method)
-    return _DUMMY_HASH[method]
+    """Compared against when the account does not exist, so a wrong username takes as
+    long as a wrong password and timing does not reveal which accounts exist."""
+    return _hash_of_nothing(current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@lru_cache(maxsize=8)
+def _hash_of_nothing(method: str) -> str:
+    return generate_password_hash("not a real password", method=method)
