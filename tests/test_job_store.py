@@ -22,7 +22,7 @@ def _store_and_table(app):
         with sqlite3.connect(path) as connection:
             return dict(connection.execute("SELECT id, next_run_time FROM apscheduler_jobs"))
 
-    return scheduler.scheduler._lookup_jobstore("default"), table
+    return scheduler.stores["default"], table
 
 
 LATER = datetime(2030, 1, 1, tzinfo=UTC)

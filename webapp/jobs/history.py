@@ -78,9 +78,10 @@ class StartTimingPool:
     back and share that start.
     """
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, max_workers: int = 0) -> None:
+        """``max_workers``: the wrapped pool's size, the threads ``start_workers`` starts."""
         self._pool = pool
-        self._max_workers = pool._max_workers
+        self._max_workers = max_workers
 
     def submit(self, fn: Any, job: Any, jobstore_alias: str, run_times: list[datetime],
                *args: Any) -> Any:

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from apscheduler.executors.pool import ProcessPoolExecutor, ThreadPoolExecutor
-from apscheduler.jobstores.base import JobLookupError
-from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.executors.base import BaseExecutor
+from apscheduler.executors.pool import BasePoolExecutor, ProcessPoolExecutor
+from apscheduler.jobstores.base import BaseJobStore, JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from flask import Flask
 from flask_apscheduler import APScheduler
 
 from webapp.jobs import extra_run, history, registry, rules
+from webapp.jobs.keys import KeyedMemoryJobStore
 from webapp.jobs.limits import JOB_DEFAULTS
 from webapp.jobs.store import PassBatchingJobStore
 from webapp.services.errors import ValidationError
@@ -34,7 +37,6 @@ class _AppContextPool:
 
     def __init__(self, pool: Any, app: Flask) -> None:
         self._pool, self._app = pool, app
-        self._max_workers = pool._max_workers
 
     def submit(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         app = self._app
@@ -77,17 +79,19 @@ def _disarm(job: Any, reason: str) -> None:
     job.__setstate__(state)
 
 
-class TimedThreadPoolExecutor(RegisteredTasksOnly, history.TimedSubmission, ThreadPoolExecutor):
-    """The thread pool: runs jobs in the app's context and notes when each run starts."""
+class TimedThreadPoolExecutor(RegisteredTasksOnly, history.TimedSubmission, BasePoolExecutor):
+    """APScheduler's thread pool executor over a pool that runs jobs in the app's context and
+    notes when each run starts."""
 
     def __init__(self, app: Flask, max_workers: int) -> None:
-        super().__init__(max_workers)
-        self._pool = history.StartTimingPool(_AppContextPool(self._pool, app))
+        self.timing_pool = history.StartTimingPool(_AppContextPool(ThreadPoolExecutor(max_workers), app),
+                                                   max_workers)
+        super().__init__(self.timing_pool)
 
     def start(self, scheduler: Any, alias: str) -> None:
         """Start, with every worker thread running already (none is created while jobs wait)."""
         super().start(scheduler, alias)
-        self._pool.start_workers()
+        self.timing_pool.start_workers()
 
 
 class TimedProcessPoolExecutor(RegisteredTasksOnly, history.TimedSubmission, ProcessPoolExecutor):
@@ -102,7 +106,48 @@ class ConsoleScheduler(APScheduler):
     stores keep the one entry point ``registry.run_task`` with the task's name as
     its argument, and the parameters (positional ``args`` given to the task's
     parameters in order) typed and checked by name.
+
+    It keeps its own record of the job stores and executors it was configured with
+    (``stores``, ``executors``), which the screens list and the job list reads.
     """
+
+    def __init__(self, scheduler: Any = None, app: Flask | None = None) -> None:
+        #: Job stores by alias: the configured instances (or their settings, for a store
+        #: the scheduler builds from them). APScheduler adds a memory store as "default"
+        #: when none is configured, and a thread pool as the "default" executor.
+        self.stores: dict[str, Any] = {}
+        self.executors: dict[str, Any] = {}
+        super().__init__(scheduler, app)
+
+    def init_app(self, app: Flask) -> None:
+        """Configure from ``app``'s config (Flask-APScheduler's keys), noting the stores and
+        executors."""
+        self.stores = {"default": None, **(app.config.get("SCHEDULER_JOBSTORES") or {})}
+        self.executors = {"default": None, **(app.config.get("SCHEDULER_EXECUTORS") or {})}
+        super().init_app(app)
+
+    def add_jobstore(self, store: BaseJobStore, alias: str = "default") -> None:
+        """Add a job store (noted with the configured ones)."""
+        self.scheduler.add_jobstore(store, alias)
+        self.stores[alias] = store
+
+    def add_executor(self, executor: BaseExecutor, alias: str = "default") -> None:
+        """Add an executor (noted with the configured ones)."""
+        self.scheduler.add_executor(executor, alias)
+        self.executors[alias] = executor
+
+    def store_of(self, job_id: str) -> str | None:
+        """The alias of the job store that holds the job, or None."""
+        for alias in self.stores:
+            if self.scheduler.get_job(job_id, alias) is not None:
+                return alias
+        return None
+
+    def started_store(self, alias: str) -> Any:
+        """The store instance behind ``alias`` once the scheduler has started (the stores
+        are started then), or None: not started, or built by the scheduler itself."""
+        store = self.stores.get(alias)
+        return store if isinstance(store, BaseJobStore) and self.state != STATE_STOPPED else None
 
     def add_job(self, id: str, func: str, **kwargs: Any) -> Any:
         """Add a job: registered task, checked schedule, the job defaults for unset options."""
@@ -196,12 +241,13 @@ def default_config(app: Flask) -> dict[str, Any]:
     # The app's own database, through a pool of the job store's own: sharing the app's
     # engine would share a single connection between threads on in-memory SQLite.
     stores: dict[str, Any] = {"default": PassBatchingJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"]),
-                              "memory": MemoryJobStore()}
+                              "memory": KeyedMemoryJobStore()}
     if app.config.get("SCHEDULER_REDIS_URL"):
-        from apscheduler.jobstores.redis import RedisJobStore
         from redis import Redis
 
-        stores["redis"] = RedisJobStore(connection_pool=Redis.from_url(
+        from webapp.jobs.redis_store import KeyedRedisJobStore
+
+        stores["redis"] = KeyedRedisJobStore(connection_pool=Redis.from_url(
             app.config["SCHEDULER_REDIS_URL"]).connection_pool)
     return {
         "SCHEDULER_JOBSTORES": stores,

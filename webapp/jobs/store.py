@@ -18,8 +18,9 @@ transaction once the pass is over:
 Crash safety: each pass is written atomically, within 0.1 s of its end. A process
 that dies before that has not advanced those jobs, so after a restart they are due
 again and run once more (within their misfire grace time): at least once, as stock
-APScheduler is for the job it is writing. Readers that bypass the store (the job
-list reads the table directly) may see a pass's jobs 0.1 s late.
+APScheduler is for the job it is writing. The job list's reads (``job_keys`` and
+``jobs_by_ids``, see ``sql_keys``) read the table as it is, so they may see a pass's
+jobs 0.1 s late.
 
 On a SQLite file the store's connections use WAL (readers and the writer do not block
 each other; the mode is a property of the database file, so the app's own connections
@@ -30,28 +31,31 @@ database stays consistent, and a power cut can lose the last commits).
 from __future__ import annotations
 
 import gc
+import logging
 import pickle
 import threading
 import time
 from typing import Any
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.util import datetime_to_utc_timestamp, utc_timestamp_to_datetime
 from sqlalchemy import bindparam, event, select
 
+from webapp.jobs.sql_keys import KeyedSQLAlchemyJobStore
+
 WRITE_AFTER = 0.1  # seconds between the end of a pass and the write of its changes
 EXCLUDE_MAX = 500  # beyond this many kept jobs, write them before reading the next run time
+logger = logging.getLogger(__name__)
 
 
-class PassBatchingJobStore(SQLAlchemyJobStore):
-    """SQLAlchemy job store that writes a scheduler pass's job updates in one transaction."""
+class PassBatchingJobStore(KeyedSQLAlchemyJobStore):
+    """SQLAlchemy job store that writes a scheduler pass's job updates in one transaction
+    (and lists by keys: see ``sql_keys``)."""
 
     def __init__(self, url: str | None = None, **options: Any) -> None:
         super().__init__(url=url, **options)
         self._pass_thread: int | None = None  # the scheduler's thread, during a pass
         self._pending: dict[str, Any] = {}  # this pass: job id -> the job to write, or None to delete
         self._unwritten: dict[str, Any] = {}  # finished passes waiting for the writer, the same way
-        self._written: dict[bytes, Any] = {}  # the last write's jobs, by the state written for them
         self._write_lock = threading.RLock()
         self._wake = threading.Condition()
         self._write_at: float | None = None
@@ -157,12 +161,6 @@ class PassBatchingJobStore(SQLAlchemyJobStore):
             writer.join(timeout=5)
         super().shutdown()
 
-    def _reconstitute_job(self, job_state: bytes) -> Any:
-        """A job from its stored state. In a pass, the very state this store wrote last gives
-        back the job it was written from (as the memory store does), skipping the unpickling."""
-        job = self._written.get(job_state) if self._in_pass() else None
-        return job if job is not None else super()._reconstitute_job(job_state)
-
     # -- writing ------------------------------------------------------------------
 
     def write_now(self) -> None:
@@ -175,12 +173,10 @@ class PassBatchingJobStore(SQLAlchemyJobStore):
                 return
             unwritten = self._unwritten
             table = self.jobs_t
-            written = {pickle.dumps(job.__getstate__(), self.pickle_protocol): job
-                       for job in unwritten.values() if job is not None}
             rows = [{"job_id": job.id, "next_run": datetime_to_utc_timestamp(job.next_run_time),
-                     "state": state} for state, job in written.items()]
+                     "state": pickle.dumps(job.__getstate__(), self.pickle_protocol)}
+                    for job in unwritten.values() if job is not None]
             removed = [job_id for job_id, job in unwritten.items() if job is None]
-            self._written = {}
             with self.engine.begin() as connection:
                 if rows:
                     connection.execute(table.update().where(table.c.id == bindparam("job_id"))
@@ -189,7 +185,6 @@ class PassBatchingJobStore(SQLAlchemyJobStore):
                 if removed:
                     connection.execute(table.delete().where(table.c.id.in_(removed)))
             self._unwritten = {}
-            self._written = written
 
     def _in_pass(self) -> bool:
         return self._pass_thread == threading.get_ident()
@@ -219,7 +214,7 @@ class PassBatchingJobStore(SQLAlchemyJobStore):
             try:
                 self.write_now()
             except Exception:  # the next pass, or any other use of the store, tries again
-                self._logger.exception("Could not write the scheduler's job updates")
+                logger.exception("Could not write the scheduler's job updates")
 
 
 _frozen = False
