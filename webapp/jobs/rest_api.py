@@ -119,7 +119,7 @@ def _authenticate() -> User:
 
 
 def _dispatch(name: str, library_view: View, user: User, kwargs: dict[str, Any]) -> Response:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app
     scheduler = app.extensions["scheduler"]
     if name == "get_scheduler_info":  # "running" stays true while paused: "state" tells
         return jsonify({**library_view().get_json(), "state": scheduler_state().state})
@@ -261,13 +261,14 @@ def _check_interval(fields: dict[str, Any], errors: dict[str, list[str]]) -> Non
 def _check_settings(scheduler: Any, fields: dict[str, Any], job: Any | None,
                     errors: dict[str, list[str]]) -> None:
     engine = scheduler.scheduler
-    for key, known in (("jobstore", engine._jobstores), ("executor", engine._executors)):
+    for key, known in (("jobstore", scheduler.stores), ("executor", scheduler.executors)):
         value = fields.get(key, "default" if job is None else None)
         if (job is None or value is not None) and (not isinstance(value, str) or value not in known):
             errors[key] = [_("Choose one of: %(names)s.", names=", ".join(sorted(known)))]
-    if job is not None and fields.get("jobstore", job._jobstore_alias) != job._jobstore_alias:
-        errors.setdefault("jobstore", [_("A job stays in its job store (%(store)s).",
-                                         store=job._jobstore_alias)])
+    if job is not None and "jobstore" in fields:
+        store = scheduler.store_of(job.id)
+        if fields["jobstore"] != store:
+            errors.setdefault("jobstore", [_("A job stays in its job store (%(store)s).", store=store)])
     name = fields.get("name")
     if "name" in fields and (job is not None or name is not None) and not (
             isinstance(name, str) and 0 < len(name) <= 200):

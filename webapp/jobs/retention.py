@@ -22,7 +22,7 @@ def ensure_retention_job(app: Flask, scheduler: Any) -> Any:
         return None
     if job is not None:
         if dict(job.kwargs) != {"days": days}:
-            scheduler.modify_job(RETENTION_JOB_ID, job._jobstore_alias, kwargs={"days": days})
+            scheduler.modify_job(RETENTION_JOB_ID, kwargs={"days": days})
         return scheduler.get_job(RETENTION_JOB_ID)
     return scheduler.add_job(RETENTION_JOB_ID, "purge_run_history", name="Purge run history",
                              kwargs={"days": days}, trigger="cron", hour=3, minute=15)
