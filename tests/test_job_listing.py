@@ -69,8 +69,9 @@ def test_pages_over_a_postgresql_and_a_memory_store(make_app, pg_url):
     _check_every_page(_fill(make_app(JOB_HISTORY_DAYS=0, SQLALCHEMY_DATABASE_URI=pg_url)))
 
 
-def test_rows_kept_by_state_follow_every_change_and_role(make_app):
-    """The list keeps rendered rows by the jobs' stored states, last runs and words."""
+def test_rows_follow_every_change_and_role(make_app):
+    """A job's row shows its settings, state and last run as they are now, and actions
+    only to admins."""
     from tests.test_scheduler import signed_in_client
     from webapp.extensions import db
     from webapp.models import JobRun
@@ -89,7 +90,7 @@ def test_rows_kept_by_state_follow_every_change_and_role(make_app):
     assert "every 3 hours" in first and "name=first" in first and 'data-status="' not in first
     assert 'data-testid="job-pause"' in first
     assert 'data-testid="job-pause"' not in viewer.get("/jobs/").text
-    assert row() == first  # the same jobs, runs and words: the same rows
+    assert row() == first  # nothing changed: the same row
     scheduler.modify_job("nightly", kwargs={"name": "second"})
     assert "name=second" in row()
     scheduler.pause_job("nightly")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -11,7 +12,6 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from flask_babel import gettext as _
-from flask_babel.speaklater import LazyString
 from sqlalchemy import bindparam, func, select
 
 from webapp.extensions import db
@@ -107,21 +107,17 @@ def last_runs(ids: list[str]) -> dict[str, tuple[str, float | None]]:
     return {job_id: (status, duration) for job_id, status, duration in rows}
 
 
-def _label(text: Any) -> str:
-    """A lazily translated label, through this request's catalogue (cheaper than ``str()``)."""
-    if isinstance(text, LazyString) and len(text._args) == 1 and not text._kwargs:
-        return str(request_translations().ugettext(text._args[0]))
-    return str(text)
-
-
-def job_views(jobs: list[Any], runs: dict[str, tuple[str, float | None]] | None = None) -> list[JobView]:
-    """Rows for ``jobs`` in their order, with each job's last recorded run (one query for
-    all, unless ``runs`` are given: ``last_runs()`` of these jobs)."""
+def job_views(jobs: list[Any], stores: Mapping[str, str] | None = None,
+              runs: dict[str, tuple[str, float | None]] | None = None) -> list[JobView]:
+    """Rows for ``jobs`` in their order, with each job's store (``stores``: alias by job
+    id) and last recorded run (one query for all, unless ``runs`` are given:
+    ``last_runs()`` of these jobs)."""
     if not jobs:
         return []
     last_by_id = last_runs([job.id for job in jobs]) if runs is None else runs
+    stores = stores or {}
     views = []
-    titles = {task.name: _label(task.title) for task in registry.all_tasks()}
+    titles = {task.name: str(task.title) for task in registry.all_tasks()}
     for job in jobs:
         task_name = job.args[0] if job.args else "?"
         title = titles.get(task_name) or _("(not a registered task)")  # one written behind our back
@@ -130,7 +126,7 @@ def job_views(jobs: list[Any], runs: dict[str, tuple[str, float | None]] | None 
             id=job.id, name=job.name, task=task_name, task_title=title, kwargs=dict(job.kwargs),
             trigger=trigger_in_words(job.trigger), next_run=getattr(job, "next_run_time", None),
             paused=getattr(job, "next_run_time", None) is None, executor=job.executor,
-            store=getattr(job, "_jobstore_alias", "") or "",
+            store=stores.get(job.id, ""),
             last_status=last[0] if last else None,
             last_duration_ms=last[1] if last else None,
         ))

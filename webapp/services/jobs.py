@@ -34,7 +34,7 @@ RESERVED_IDS = frozenset({"new", "status", "preview", "scheduler", "export", "hi
 
 def scheduler() -> Any:
     """This app's scheduler, able to read and change the job stores."""
-    return readable_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    return readable_scheduler(current_app)
 
 
 def find_job(job_id: str) -> Any | None:
@@ -50,18 +50,23 @@ def get_job(job_id: str) -> Any:
     return job
 
 
+def store_of(job_id: str) -> str | None:
+    """The alias of the job store that holds the job, or None."""
+    return scheduler().store_of(job_id)  # type: ignore[no-any-return]
+
+
 def list_jobs(page: int = 1, per_page: int = 20, sort: str = "next_run", desc: bool = False,
-              search: str = "", state: str = "") -> Page[Any]:
-    """One page of jobs from every store; only that page's jobs are loaded."""
+              search: str = "", state: str = "") -> listing.JobPage:
+    """One page of jobs from every store (read-only: change them through this module), with
+    each job's store in ``stores``; only that page's jobs are loaded."""
     wanted = listing.JobFilter(sort="id" if sort == "id" else "next_run", desc=desc, search=search,
                                state=state if state in ("paused", "scheduled") else "")
     return listing.page_of_jobs(scheduler(), wanted, page, per_page)
 
 
 def jobs_by_id(ids: list[str]) -> list[Any]:
-    """The jobs with these ids that still exist (for the list's live updates)."""
-    sched = scheduler()
-    return listing.load_jobs(sched, listing.keys_for_ids(sched, ids))
+    """The jobs with these ids that still exist (for the list's live updates; read-only)."""
+    return listing.jobs_by_ids(scheduler(), ids)
 
 
 # -- the scheduler ---------------------------------------------------------------
@@ -93,7 +98,7 @@ def scheduler_state() -> SchedulerState:
     return SchedulerState(
         state=state, owned=owned, host=owner.host_name, allowed_hosts=hosts,
         host_allowed=owner.host_name in hosts or "*" in hosts,
-        executors=sorted(engine._executors), stores=sorted(engine._jobstores),
+        executors=sorted(owner.executors), stores=sorted(owner.stores),
         timezone=str(engine.timezone),
     )
 
@@ -155,7 +160,7 @@ def create_job(data: Mapping[str, Any], actor: User) -> Any:
         job = scheduler().add_job(job_id, options.pop("func"), **options)
     except ConflictingIdError:
         raise Conflict(_("A job with id “%(id)s” exists already.", id=job_id)) from None
-    audit.record_change(actor, "create", "jobs", job_id, job.name, _audit_view(job))
+    audit.record_change(actor, "create", "jobs", job_id, job.name, _audit_view(job, options["jobstore"]))
     db.session.commit()
     return job
 
@@ -167,13 +172,14 @@ def update_job(job_id: str, data: Mapping[str, Any], actor: User) -> Any:
     """
     require_role(actor, Role.ADMIN)
     job = get_job(job_id)
-    before = _audit_view(job)
+    current = store_of(job_id)
+    before = _audit_view(job, current)
     options = _job_options(data, creating=False)
     trigger = options.pop("trigger")
     store = options.pop("jobstore")
     paused = job.next_run_time is None
     sched = scheduler()
-    if store != job._jobstore_alias:
+    if store != current:
         job.remove()
         extra = {"next_run_time": None} if paused else {}
         job = sched.add_job(job_id, options.pop("func"), trigger=trigger, jobstore=store, **options, **extra)
@@ -184,7 +190,7 @@ def update_job(job_id: str, data: Mapping[str, Any], actor: User) -> Any:
         if paused:
             sched.pause_job(job_id, store)
         job = get_job(job_id)
-    after = _audit_view(job)
+    after = _audit_view(job, store)
     audit.record_change(actor, "update", "jobs", job_id, job.name, audit.diff(before, after))
     db.session.commit()
     return job
@@ -210,7 +216,7 @@ def _job_options(data: Mapping[str, Any], creating: bool) -> dict[str, Any]:
     ``coalesce``, ``misfire_grace_time``.
     """
     errors: dict[str, list[str]] = {}
-    sched = scheduler().scheduler
+    sched = scheduler()
     task = _collect(errors, lambda: registry.get_task(str(data.get("task") or "")), rename={"func": "task"})
     kwargs = data.get("kwargs") or {}
     if not isinstance(kwargs, Mapping):
@@ -222,11 +228,11 @@ def _job_options(data: Mapping[str, Any], creating: bool) -> dict[str, Any]:
     if len(name) > 200:
         errors["name"] = [_("Use at most 200 characters.")]
     executor = str(data.get("executor") or "default")
-    if executor not in sched._executors:
-        errors["executor"] = [_("Choose one of: %(names)s.", names=", ".join(sorted(sched._executors)))]
+    if executor not in sched.executors:
+        errors["executor"] = [_("Choose one of: %(names)s.", names=", ".join(sorted(sched.executors)))]
     store = str(data.get("jobstore") or "default")
-    if store not in sched._jobstores:
-        errors["jobstore"] = [_("Choose one of: %(names)s.", names=", ".join(sorted(sched._jobstores)))]
+    if store not in sched.stores:
+        errors["jobstore"] = [_("Choose one of: %(names)s.", names=", ".join(sorted(sched.stores)))]
     numbers = {}
     for key, (low, high) in OPTION_LIMITS.items():
         value = data.get(key)
@@ -255,20 +261,21 @@ def _collect(errors: dict[str, list[str]], make: Any, prefix: str = "",
         return None
 
 
-def _audit_view(job: Any) -> dict[str, Any]:
+def _audit_view(job: Any, store: str | None) -> dict[str, Any]:
     return {"name": job.name, "task": job.args[0] if job.args else None, "kwargs": dict(job.kwargs),
-            "trigger": str(job.trigger), "executor": job.executor, "jobstore": job._jobstore_alias,
+            "trigger": str(job.trigger), "executor": job.executor, "jobstore": store,
             "max_instances": job.max_instances, "coalesce": job.coalesce,
             "misfire_grace_time": job.misfire_grace_time,
             "next_run_time": job.next_run_time.isoformat() if job.next_run_time else None}
 
 
-def job_data(job: Any) -> dict[str, Any]:
-    """A job as plain data (the API's shape and the edit form's initial values)."""
+def job_data(job: Any, store: str | None = None) -> dict[str, Any]:
+    """A job as plain data (the API's shape and the edit form's initial values); ``store``:
+    the alias of its job store, when known (else it is looked up)."""
     kind, trigger_args = triggers.trigger_fields(job.trigger)
     return {"id": job.id, "name": job.name, "task": job.args[0] if job.args else None,
             "kwargs": dict(job.kwargs), "trigger": kind, "trigger_args": trigger_args,
-            "executor": job.executor, "jobstore": job._jobstore_alias,
+            "executor": job.executor, "jobstore": store or store_of(job.id),
             "max_instances": job.max_instances, "coalesce": job.coalesce,
             "misfire_grace_time": job.misfire_grace_time, "paused": job.next_run_time is None,
             "next_run_time": job.next_run_time}
@@ -360,7 +367,6 @@ def job_histories(page: int = 1, per_page: int = 20) -> Page[JobHistory]:
     rows = db.session.execute(select(JobRun.job_id, func.count(), last).group_by(JobRun.job_id)
                               .order_by(last.desc(), JobRun.job_id)
                               .limit(per_page).offset((page - 1) * per_page)).all()
-    sched = scheduler()
-    existing = {key.id for key in listing.keys_for_ids(sched, [row[0] for row in rows])}
+    existing = {job.id for job in listing.jobs_by_ids(scheduler(), [row[0] for row in rows])}
     items = [JobHistory(job_id, count, at, job_id in existing) for job_id, count, at in rows]
     return Page(items=items, total=total, page=page, per_page=per_page)

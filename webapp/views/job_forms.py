@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from webapp.forms import ConfirmForm
 from webapp.forms.jobs import JobForm
 from webapp.jobs import registry
 from webapp.jobs.describe import job_views
@@ -145,9 +144,10 @@ def detail(job_id: str) -> str:
     if job is None:
         return render_template("jobs/past.html", job_id=job_id, stats=stats, page=page)
     upcoming = [_when(t) for t in job_service.upcoming(job, PREVIEW_COUNT)]
-    return render_template("jobs/detail.html", job=job_views([job])[0], data=job_service.job_data(job),
-                           stats=stats, page=page, upcoming=upcoming, held=job_service.scheduler_held(),
-                           can_act=can_act(), form=ConfirmForm())
+    store = job_service.store_of(job_id) or ""
+    return render_template("jobs/detail.html", job=job_views([job], {job_id: store})[0],
+                           data=job_service.job_data(job, store), stats=stats, page=page, upcoming=upcoming,
+                           held=job_service.scheduler_held(), can_act=can_act())
 
 
 @bp.get("/<job_id>/runs")

@@ -6,34 +6,22 @@ Every role reads; admins act. Adding, editing and the job detail page live in
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from flask import (
-    Blueprint,
-    flash,
-    get_template_attribute,
-    jsonify,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm
-from webapp.jobs.describe import JobView, job_views, last_runs
+from webapp.jobs.describe import JobView, job_views
 from webapp.localtime import relative, short
 from webapp.models import Role
-from webapp.security import csrf_token
 from webapp.services import jobs as job_service
 from webapp.services.errors import DomainError
 from webapp.services.paging import ListQuery
 from webapp.views.helpers import role_required, safe_back_url
-from webapp.views.job_rows import page_rows
-from webapp.views.template_helpers import cached_url
 
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 
@@ -53,21 +41,11 @@ def index() -> str:
     state = query.filters.get("state", "")
     page = job_service.list_jobs(query.page, query.per_page, query.sort or "next_run", query.desc,
                                  query.search, state)
-    allowed = can_act()
-    csrf_input = Markup('<input id="csrf_token" name="csrf_token" type="hidden" value="{}">').format(
-        csrf_token()) if allowed else Markup("")
-    runs = page.runs if page.runs is not None else last_runs([job.id for job in page.items])
     panel = job_service.scheduler_state()
-    held = panel.state == "paused"  # nothing runs until the scheduler is resumed
-    rows = page_rows(page, runs, allowed, cached_url("jobs.index"), str(csrf_input),
-                     request.full_path.rstrip("?"), _held_badge() if held else "")
-    return render_template("jobs/index.html", rows=rows, page=page, query=query, state=state,
-                           panel=panel, held=held, can_act=allowed, csrf_input=csrf_input)
-
-
-def _held_badge() -> str:
-    """The state of a scheduled job while the scheduler is paused (from its macro)."""
-    return str(get_template_attribute("macros/jobs.html", "held_badge")())
+    return render_template("jobs/index.html", page=replace(page, items=job_views(page.items, page.stores)),
+                           query=query, state=state, panel=panel,
+                           held=panel.state == "paused",  # nothing runs until the scheduler is resumed
+                           can_act=can_act())
 
 
 @bp.get("/status")

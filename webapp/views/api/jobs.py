@@ -203,9 +203,10 @@ class TaskListSchema(ApiSchema):
     items = fields.List(fields.Nested(TaskSchema), required=True)
 
 
-def _out(job: Any, held: bool | None = None) -> dict[str, Any]:
-    """A job as the API shows it; ``held``: whether the scheduler is paused (looked up if None)."""
-    data = jobs.job_data(job)
+def _out(job: Any, held: bool | None = None, store: str | None = None) -> dict[str, Any]:
+    """A job as the API shows it; ``held``: whether the scheduler is paused, ``store``: the
+    alias of its job store (each looked up if None)."""
+    data = jobs.job_data(job, store)
     held = jobs.scheduler_held() if held is None else held
     return {**data, "trigger_text": trigger_in_words(job.trigger), "held": held and not data["paused"]}
 
@@ -236,7 +237,7 @@ class JobCollection(MethodView):
         page = jobs.list_jobs(query.page, query.per_page, query.sort or "next_run", query.desc,
                               query.search, args.get("state") or "")
         held = jobs.scheduler_held()
-        page.items = [_out(job, held) for job in page.items]
+        page.items = [_out(job, held, page.stores.get(job.id)) for job in page.items]
         return page_body(page), list_headers(page)
 
     @bp.arguments(JobCreateSchema)
