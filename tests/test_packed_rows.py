@@ -18,7 +18,6 @@ from webapp.services.blogs import BlogData, create_blog, get_blog, update_blog
 from webapp.services.filters import BlogFilters
 from webapp.services.paging import ListQuery
 from webapp.services.users import UserData, update_user
-from webapp.views import helpers
 
 
 @pytest.fixture
@@ -70,12 +69,12 @@ def test_packed_user_row_equals_the_plain_row(app, admin):
         params = {"user_id": admin.id, "key_hash": sessions.key_hash(sessions.start(user)),
                   "oldest": sessions.oldest_valid()}
         connection = db.session.connection()
-        plain = connection.execute(helpers._USER_ROW, params).one()._asdict()
-        text = connection.scalar(helpers._USER_PACKED, params)
-        unpacked = helpers._user_unpacker(text, connection.dialect)
-        assert unpacked == plain
+        plain = packed.first_row(connection, sessions.USER_ROW, params, packing=False)
+        unpacked = packed.first_row(connection, sessions.USER_ROW, params, packing=True)
+        assert unpacked == plain and plain == connection.execute(sessions.USER_ROW, params).one()._asdict()
         assert unpacked["active"] is True and unpacked["created_at"].tzinfo is UTC
-        assert helpers._user_unpacker(None, connection.dialect) is None
+        missing = {**params, "user_id": 999}
+        assert packed.first_row(connection, sessions.USER_ROW, missing, packing=True) is None
 
 
 def test_rows_rendered_once_per_result_follow_every_change_and_role(app, admin, blogs, make_user):

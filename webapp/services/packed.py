@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection, Dialect, Engine
 
 
@@ -25,28 +25,30 @@ def is_packing(connection: Connection | Engine) -> bool:
     return connection.dialect.name == "sqlite"
 
 
-def packed_select(columns: Sequence[Column[Any]]) -> Any:
-    """``SELECT json_array(columns...)``: add FROM / WHERE as to a plain select."""
-    return select(func.json_array(*columns))
+def first_row(connection: Connection, statement: Any, params: dict[str, Any],
+              packing: bool | None = None) -> dict[str, Any] | None:
+    """The first row of ``statement`` as {column key: value}, as a plain select gives it.
+
+    Where rows are worth packing (``is_packing``; ``packing`` forces either way) the row
+    comes as one JSON value, each value through its column's result processor.
+    """
+    if not (is_packing(connection) if packing is None else packing):
+        row = connection.execute(statement, params).first()
+        return None if row is None else dict(row._mapping)
+    columns = list(statement.selected_columns)
+    text = connection.scalar(statement.with_only_columns(func.json_array(*columns)), params)
+    if text is None:
+        return None
+    return {column.key: value for column, value in
+            zip(columns, _processed(connection.dialect, columns, json.loads(text)), strict=True)}
 
 
-class Unpacker:
-    """Turns a packed row back into {column key: value} with the columns' types."""
-
-    def __init__(self, columns: Sequence[Column[Any]]) -> None:
-        self.columns = tuple(columns)
-        self._processors: dict[str, list[tuple[str, Any]]] = {}
-
-    def __call__(self, text: str | None, dialect: Dialect) -> dict[str, Any] | None:
-        if text is None:
-            return None
-        fields = self._processors.get(dialect.name)
-        if fields is None:
-            fields = self._processors[dialect.name] = [
-                (column.key, column.type.dialect_impl(dialect).result_processor(dialect, None))
-                for column in self.columns]
-        return {key: value if process is None or value is None else process(value)
-                for (key, process), value in zip(fields, json.loads(text), strict=True)}
+def _processed(dialect: Dialect, columns: Sequence[Any], values: Sequence[Any]) -> list[Any]:
+    out = []
+    for column, value in zip(columns, values, strict=True):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        out.append(value if process is None or value is None else process(value))
+    return out
 
 
 def count_and_rows(connection: Connection, count: Any, rows: Any, order: Sequence[Any],

@@ -11,18 +11,14 @@ from urllib.parse import urlsplit
 from flask import Response, abort, request, stream_with_context
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import bindparam, exists, select
-from sqlalchemy.orm import make_transient_to_detached
 from werkzeug.routing import IntegerConverter, Map
 
-from webapp.extensions import db, login_manager
-from webapp.models import LoginSession, User
+from webapp.extensions import login_manager
+from webapp.models import User
 from webapp.services import sessions
 from webapp.services.access import require_role
 from webapp.services.errors import Forbidden, ValidationError
-from webapp.services.filters import is_id
 from webapp.services.limits import MAX_ID
-from webapp.services.packed import Unpacker, is_packing, packed_select
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,59 +38,9 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-#: Every column of the signed-in user, by id, when the cookie's sign-in session still
-#: exists: one plain row, no ORM query machinery (packed into one value on SQLite,
-#: see services.packed).
-_USER_COLUMNS = tuple(User.__table__.columns)
-_SESSION_OPEN = exists().where(
-    LoginSession.key_hash == bindparam("key_hash"),
-    LoginSession.user_id == User.__table__.c.id,
-    LoginSession.created_at >= bindparam("oldest"),
-)
-_USER_WHERE = (User.__table__.c.id == bindparam("user_id"), _SESSION_OPEN)
-_USER_ROW = select(*_USER_COLUMNS).where(*_USER_WHERE)
-_USER_PACKED = packed_select(_USER_COLUMNS).where(*_USER_WHERE)
-_SESSION_ROW = select(LoginSession.user_id).where(
-    LoginSession.user_id == bindparam("user_id"), _SESSION_OPEN)
-_user_unpacker = Unpacker(_USER_COLUMNS)
-_USER_FIELDS = [(attr.key, attr.columns[0].key) for attr in User.__mapper__.column_attrs]
-
-
 def load_user(session_id: str) -> User | None:
-    """Flask-Login's loader: ``id:key``; an ended session or an inactive account signs out.
-
-    Runs on every signed-in request, so the row is read with a plain query and
-    becomes a User in the session as if the ORM had loaded it (same identity,
-    same change tracking and version checks), at a fraction of the ORM's cost.
-    The same statement checks that the cookie's sign-in session is still open.
-    """
-    user_id, _, key = session_id.partition(":")
-    if not is_id(user_id) or not key:
-        return None
-    params = {"user_id": int(user_id), "key_hash": sessions.key_hash(key), "oldest": sessions.oldest_valid()}
-    session = db.session()
-    connection = session.connection()
-    if session.identity_map.get(session.identity_key(User, int(user_id))) is not None:
-        # Already in this session: only the sign-in session needs checking.
-        user = session.get(User, int(user_id)) if connection.scalar(_SESSION_ROW, params) else None
-    else:
-        if is_packing(connection):
-            values = _user_unpacker(connection.scalar(_USER_PACKED, params), connection.dialect)
-        else:
-            row = connection.execute(_USER_ROW, params).first()
-            values = None if row is None else row._mapping
-        user = None if values is None else _attach(session, values)
-    if user is None or not user.active:
-        return None
-    user.login_key = key
-    return user
-
-
-def _attach(session: Any, values: Any) -> User:
-    user = User(**{attr: values[column] for attr, column in _USER_FIELDS})
-    make_transient_to_detached(user)  # as if loaded: no pending changes, identity key set
-    session.add(user)
-    return user
+    """Flask-Login's loader: ``id:key``; an ended session or an inactive account signs out."""
+    return sessions.signed_in_user(session_id)
 
 
 def role_required(minimum: str) -> Callable[[F], F]:
