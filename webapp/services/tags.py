@@ -16,7 +16,7 @@ from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
 from webapp.models.content import tag_name_key
 from webapp.models.types import utcnow
-from webapp.services import audit, choices
+from webapp.services import audit
 from webapp.services.access import require_role
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import ValidationError
@@ -67,11 +67,10 @@ def all_tags() -> list[Tag]:
     return list(db.session.scalars(select(Tag).order_by(Tag.name_key)))
 
 
-def tag_choices() -> choices.Choices:
-    """(id, name) of every tag by name, for select menus (cached, see services.choices)."""
-    return choices.cached("tags", lambda: [
-        (tag_id, name) for tag_id, name in
-        db.session.execute(select(Tag.id, Tag.name).order_by(Tag.name_key))])
+def tag_choices() -> list[tuple[int, str]]:
+    """(id, name) of every tag by name, for select menus."""
+    rows = db.session.execute(select(Tag.id, Tag.name).order_by(Tag.name_key))
+    return [(tag_id, name) for tag_id, name in rows]
 
 
 def get_tag(tag_id: int) -> Tag:
