@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from slugify import slugify
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
@@ -20,7 +20,7 @@ from webapp.services import audit
 from webapp.services.access import require_role
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import ValidationError
-from webapp.services.paging import ListQuery, Page, contains, paginate
+from webapp.services.paging import ListQuery, Page, contains, order_by, paginate
 
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 AUDITED_FIELDS = ("name", "slug", "description", "colour")
@@ -49,17 +49,46 @@ class TagRow:
     tag: Tag
     usage: int
 
+    @property
+    def id(self) -> int:
+        return self.tag.id
+
+    @property
+    def version(self) -> int:
+        return self.tag.version
+
+
+#: How a list is sorted: the columns, the default one, the tiebreak.
+_SORT = (SORTABLE, "name", Tag.id)
+
 
 def list_tags(query: ListQuery) -> Page[TagRow]:
-    """Tags with their usage counts, searchable by name."""
-    stmt = select(Tag, USAGE)
-    count_stmt = select(Tag.id)
-    if query.search:
-        condition = contains(Tag.name, query.search)
-        stmt, count_stmt = stmt.where(condition), count_stmt.where(condition)
-    page = paginate(stmt, query, SORTABLE, "name", Tag.id, count_stmt=count_stmt, rows=True)
+    """One page of the tags with their usage counts, searchable by name."""
+    count = select(Tag.id).where(*_conditions(query))
+    page = paginate(_listed(query), query, *_SORT, count_stmt=count, rows=True)
     page.items = [TagRow(tag, usage) for tag, usage in page.items]
     return page
+
+
+def iter_tags(query: ListQuery, batch: int = 1000) -> Iterator[TagRow]:
+    """All the rows :func:`list_tags` pages through, in its order, ``batch`` at a time."""
+    statement = _listed(query).order_by(*order_by(query, *_SORT)).execution_options(yield_per=batch)
+    for partition in db.session.execute(statement).partitions():
+        yield from (TagRow(tag, usage) for tag, usage in partition)
+
+
+def tag_row(tag_id: int) -> TagRow:
+    """One tag as the lists show it, with its usage count."""
+    tag = get_tag(tag_id)
+    return TagRow(tag, usage_count(tag.id))
+
+
+def _listed(query: ListQuery) -> Select[tuple[Tag, int]]:
+    return select(Tag, USAGE).where(*_conditions(query))
+
+
+def _conditions(query: ListQuery) -> list[ColumnElement[bool]]:
+    return [contains(Tag.name, query.search)] if query.search else []
 
 
 def all_tags() -> list[Tag]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -21,21 +23,14 @@ from webapp.services import audit, sessions
 from webapp.services.access import require_role
 from webapp.services.errors import Conflict, Forbidden, NotFound, ValidationError
 from webapp.services.locks import lock_active_admins
-from webapp.services.paging import ListQuery, Page, contains, paginate
+from webapp.services.paging import ListQuery, Page, contains, order_by, paginate
 from webapp.services.signals import access_revoked
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,63}$")
 AUDITED_FIELDS = ("username", "email", "role", "active")
 USER_FILTERS = ("role", "active")
-SORTABLE = {
-    "id": User.id,
-    "username": User.username,
-    "email": User.email,
-    "role": User.role,
-    "active": User.active,
-    "created_at": User.created_at,
-    "last_login_at": User.last_login_at,
-}
+SORTABLE = {name: getattr(User, name) for name in
+            ("id", "username", "email", "role", "active", "created_at", "last_login_at")}
 
 
 @dataclass
@@ -49,9 +44,41 @@ class UserData:
     password: str | None = None
 
 
-def list_users(query: ListQuery) -> Page[User]:
-    """Users matching the search and the role / active filters."""
-    return paginate(filtered_statement(query), query, SORTABLE, "username", User.id)
+@dataclass(frozen=True)
+class UserRow:
+    """A user as every list shows it: the page, the API and the downloads (no password hash)."""
+
+    id: int
+    username: str
+    email: str
+    role: str
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    version: int
+
+
+#: What a list row reads; how a list is sorted: the columns, the default one, the tiebreak.
+LIST_COLUMNS = tuple(getattr(User, field.name) for field in fields(UserRow))
+_SORT = (SORTABLE, "username", User.id)
+
+
+def list_users(query: ListQuery) -> Page[UserRow]:
+    """One page of the users matching the search and the role / active filters."""
+    page = paginate(_listed(query), query, *_SORT, rows=True)
+    page.items = [UserRow(*row) for row in page.items]
+    return page
+
+
+def iter_users(query: ListQuery, batch: int = 1000) -> Iterator[UserRow]:
+    """All the rows :func:`list_users` pages through, in its order, ``batch`` at a time."""
+    statement = _listed(query).order_by(*order_by(query, *_SORT)).execution_options(yield_per=batch)
+    for partition in db.session.execute(statement).partitions():
+        yield from (UserRow(*row) for row in partition)
+
+
+def _listed(query: ListQuery) -> Select[Any]:
+    return filtered_statement(query).with_only_columns(*LIST_COLUMNS)
 
 
 def filtered_statement(query: ListQuery) -> Select[tuple[User]]:
@@ -88,8 +115,7 @@ def find_by_login(login: str) -> User | None:
     """The user whose username or email matches ``login``, ignoring case."""
     key = login.strip().lower()
     return db.session.scalar(
-        select(User).where(or_(func.lower(User.username) == key, func.lower(User.email) == key))
-    )
+        select(User).where(or_(func.lower(User.username) == key, func.lower(User.email) == key)))
 
 
 def any_user_exists() -> bool:
@@ -146,9 +172,7 @@ def update_user(user_id: int, data: UserData, actor: User, expected_version: int
     clean = _validate(data, exclude_id=user.id, password_required=False)
     if user.id == actor.id and not clean.active:
         raise ValidationError({"active": [_("You cannot deactivate your own account.")]})
-    losing_admin = user.active and user.role == Role.ADMIN and (
-        clean.role != Role.ADMIN or not clean.active
-    )
+    losing_admin = user.active and user.role == Role.ADMIN and (clean.role != Role.ADMIN or not clean.active)
     if losing_admin and _other_active_admins([user.id]) == 0:
         field = "role" if clean.role != Role.ADMIN else "active"
         raise ValidationError({field: [_("At least one active administrator must remain.")]})
