@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
 from flask.views import MethodView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,24 +11,12 @@ from flask_smorest import Blueprint
 
 from webapp.models import Role
 from webapp.services import blogs
-from webapp.services.access import require_role
 from webapp.services.blogs import BlogData
 from webapp.services.errors import ValidationError
 from webapp.services.filters import BlogFilters, parse_blog_filters
-from webapp.views.api import schemas
+from webapp.views.api import crud, schemas
 from webapp.views.api.auth import api_user
-from webapp.views.api.common import (
-    ETAG_HEADER,
-    ID,
-    IF_MATCH,
-    LIST_HEADERS,
-    document_errors,
-    etag,
-    expected_version,
-    list_headers,
-    list_query,
-    page_body,
-)
+from webapp.views.api.common import ID, list_query
 from webapp.views.api.errors import ApiError
 
 bp = Blueprint("blogs", __name__, url_prefix="/blogs", description=_l("Blogs: Markdown posts with tags."))
@@ -53,46 +40,34 @@ def _filters(args: dict[str, Any]) -> BlogFilters:
 
 @bp.route("", tags=TAGS)
 class BlogCollection(MethodView):
-    @bp.arguments(schemas.BlogListArgsSchema, location="query", error_status_code=400)
-    @bp.response(200, schemas.BlogPageSchema, headers=LIST_HEADERS)
-    @document_errors(bp, 400, 403)
+    @crud.lists(bp, schemas.BlogListArgsSchema, schemas.BlogPageSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """List blogs
 
         Search (`q`) in title and body; filter by `tag` (repeat it: all must
         match), `author`, `status` and the creation day range `since` / `until`.
         """
-        require_role(api_user(), Role.VIEWER)
-        page = blogs.list_blogs(list_query(args), _filters(args))
-        return page_body(page), list_headers(page)
+        crud.caller(Role.VIEWER)
+        return crud.listed(blogs.list_blogs(list_query(args), _filters(args)))
 
-    @bp.arguments(schemas.BlogCreateSchema)
-    @bp.response(201, schemas.BlogSchema, headers=ETAG_HEADER)
-    @document_errors(bp, 400, 403, 415, 422)
+    @crud.creates(bp, schemas.BlogCreateSchema, schemas.BlogSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a blog
 
         Tags are names; names that do not exist yet become new tags.
         """
         blog = blogs.get_blog(blogs.create_blog(BlogData(**data), api_user()).id)
-        location = url_for("api_v1.blogs.BlogItem", blog_id=blog.id, _external=True)
-        return blog, {**etag(blog.version), "Location": location}
+        return crud.created(blog, "api_v1.blogs.BlogItem", "blog_id")
 
 
 @bp.route(f"/<{ID}:blog_id>", tags=TAGS)
 class BlogItem(MethodView):
-    @bp.response(200, schemas.BlogSchema, headers=ETAG_HEADER)
-    @document_errors(bp, 403, 404)
+    @crud.reads(bp, schemas.BlogSchema)
     def get(self, blog_id: int) -> Any:
         """Get a blog"""
-        require_role(api_user(), Role.VIEWER)
-        blog = blogs.get_blog(blog_id)
-        return blog, etag(blog.version)
+        return crud.read(Role.VIEWER, blogs.get_blog, blog_id)
 
-    @bp.arguments(schemas.BlogUpdateSchema, required=False)  # no body: nothing changes
-    @bp.response(200, schemas.BlogSchema, headers=ETAG_HEADER)
-    @bp.doc(parameters=[IF_MATCH])
-    @document_errors(bp, 400, 403, 404, 409, 415, 422)
+    @crud.updates(bp, schemas.BlogUpdateSchema, schemas.BlogSchema)
     def patch(self, data: dict[str, Any], blog_id: int) -> Any:
         """Update a blog
 
@@ -100,25 +75,15 @@ class BlogItem(MethodView):
         `version` (or `If-Match`) to refuse the change when someone saved the
         blog since you read it.
         """
-        actor = api_user()
-        require_role(actor, Role.EDITOR)
+        actor = crud.caller(Role.EDITOR)
         current = blogs.get_blog(blog_id)
-        version = expected_version(data.pop("version", None))
-        changes = BlogData(
-            title=data.get("title", current.title),
-            body=data.get("body", current.body),
-            status=data.get("status", current.status),
-            publish_at=data.get("publish_at", current.publish_at),
-            author_id=data.get("author_id", current.author_id),
-            tags=data.get("tags", [t.name for t in current.tags]),
-            slug=data.get("slug", current.slug),
-        )
+        values, version = crud.edited(data, current, ("title", "body", "status", "publish_at", "author_id",
+                                                      "slug"))
+        changes = BlogData(**values, tags=data.get("tags", [t.name for t in current.tags]))
         blog = blogs.update_blog(blog_id, changes, actor, version)
-        blog = blogs.get_blog(blog.id)
-        return blog, etag(blog.version)
+        return crud.versioned(blogs.get_blog(blog.id))
 
-    @bp.response(204)
-    @document_errors(bp, 403, 404)
+    @crud.deletes(bp)
     def delete(self, blog_id: int) -> None:
         """Delete a blog"""
         blogs.delete_blogs([blog_id], api_user())
