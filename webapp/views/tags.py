@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm, MergeTagForm, TagForm
-from webapp.models import Role
+from webapp.models import Role, Tag
 from webapp.services import exports
 from webapp.services import tags as tag_service
 from webapp.services.errors import Conflict, ValidationError
@@ -42,40 +45,25 @@ def export(fmt: str) -> Response:
     return download_response(body, mimetype, f"tags.{fmt}")
 
 
-@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/new", methods=["GET", "POST"], endpoint="create")
+@bp.route("/<int:tag_id>/edit", methods=["GET", "POST"], endpoint="edit")
 @role_required(Role.EDITOR)
-def create() -> str | Response:
-    """Create a tag."""
-    form = TagForm()
-    if form.validate_on_submit():
-        try:
-            tag = tag_service.create_tag(_tag_data(form), current_user)
-        except ValidationError as err:
-            add_form_errors(form, err)
-        else:
-            flash(_("Tag “%(name)s” created.", name=tag.name), "success")
-            return redirect(url_for("tags.index"))
-    return render_template("tags/form.html", form=form, tag=None)
-
-
-@bp.route("/<int:tag_id>/edit", methods=["GET", "POST"])
-@role_required(Role.EDITOR)
-def edit(tag_id: int) -> str | Response:
-    """Edit a tag; a save over a newer version is refused."""
-    tag = tag_service.get_tag(tag_id)
+def form_page(tag_id: int | None = None) -> str | Response:
+    """Create a tag, or edit one: a save over a newer version is refused."""
+    tag = tag_service.get_tag(tag_id) if tag_id is not None else None
     form = TagForm(obj=tag) if request.method == "GET" else TagForm()
-    if form.validate_on_submit():
-        try:
-            version = _version(form.version.data)
-            tag_service.update_tag(tag_id, _tag_data(form), current_user, version)
-        except ValidationError as err:
-            add_form_errors(form, err)
-        except Conflict as err:
-            flash(err.message, "warning")
-        else:
-            flash(_("Tag “%(name)s” saved.", name=form.name.data), "success")
-            return redirect(url_for("tags.index"))
+    if form.validate_on_submit() and (done := _done(form, lambda: _save(form, tag))) is not None:
+        return done
     return render_template("tags/form.html", form=form, tag=tag)
+
+
+def _save(form: TagForm, tag: Tag | None) -> str:
+    """Create or update the tag; the message saying so."""
+    if tag is None:
+        created = tag_service.create_tag(_tag_data(form), current_user)
+        return _("Tag “%(name)s” created.", name=created.name)
+    tag_service.update_tag(tag.id, _tag_data(form), current_user, _version(form.version.data))
+    return _("Tag “%(name)s” saved.", name=form.name.data)
 
 
 @bp.route("/<int:tag_id>/delete", methods=["GET", "POST"])
@@ -99,18 +87,33 @@ def merge(tag_id: int) -> str | Response:
     tag = tag_service.get_tag(tag_id)
     form = MergeTagForm()
     form.target.choices = [(t.id, t.name) for t in tag_service.all_tags() if t.id != tag_id]
-    if form.validate_on_submit():
-        try:
-            moved = tag_service.merge_tags(tag_id, form.target.data, current_user)
-        except ValidationError as err:
-            add_form_errors(form, err)
-        else:
-            target = tag_service.get_tag(form.target.data)
-            flash(ngettext("Merged “%(name)s” into “%(target)s”: %(num)d blog moved.",
-                           "Merged “%(name)s” into “%(target)s”: %(num)d blogs moved.",
-                           moved, name=tag.name, target=target.name), "success")
-            return redirect(url_for("tags.index"))
+    if form.validate_on_submit() and (done := _done(form, lambda: _merge(tag, form.target.data))) is not None:
+        return done
     return render_template("tags/merge.html", form=form, tag=tag, usage=tag_service.usage_count(tag_id))
+
+
+def _merge(tag: Tag, target_id: int) -> str:
+    """Merge ``tag`` into the target; the message saying how many blogs moved."""
+    name = tag.name
+    moved = tag_service.merge_tags(tag.id, target_id, current_user)
+    return ngettext("Merged “%(name)s” into “%(target)s”: %(num)d blog moved.",
+                    "Merged “%(name)s” into “%(target)s”: %(num)d blogs moved.",
+                    moved, name=name, target=tag_service.get_tag(target_id).name)
+
+
+def _done(form: FlaskForm, save: Callable[[], str]) -> Response | None:
+    """Run ``save``: its message shows above the tag list; None: the form shows why not
+    (a refused field beside the field, a newer version above the form)."""
+    try:
+        message = save()
+    except ValidationError as err:
+        add_form_errors(form, err)
+    except Conflict as err:
+        flash(err.message, "warning")
+    else:
+        flash(message, "success")
+        return redirect(url_for("tags.index"))
+    return None
 
 
 def _tag_data(form: TagForm) -> TagData:

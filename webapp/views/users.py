@@ -51,45 +51,38 @@ def export(fmt: str) -> Response:
                              f"users.{fmt}")
 
 
-@bp.route("/new", methods=["GET", "POST"])
+@bp.route("/new", methods=["GET", "POST"], endpoint="create")
+@bp.route("/<int:user_id>/edit", methods=["GET", "POST"], endpoint="edit")
 @role_required(Role.ADMIN)
-def create() -> str | Response:
-    """Create an account."""
-    form = UserForm()
-    if validate_form(form, lambda: user_service.check_user_data(_user_data(form))):
-        if not form.password.data:
-            form.password.errors.append(_("Enter a password for the new account."))
-        else:
-            try:
-                user = user_service.create_user(_user_data(form), current_user)
-            except ValidationError as err:
-                add_form_errors(form, err)
-            else:
-                flash(_("User %(name)s created.", name=user.username), "success")
-                return redirect(url_for("users.index"))
-    return render_template("users/form.html", form=form, user=None)
-
-
-@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
-@role_required(Role.ADMIN)
-def edit(user_id: int) -> str | Response:
-    """Edit an account; a save over someone else's newer change is refused."""
-    user = user_service.get_user(user_id)
+def form_page(user_id: int | None = None) -> str | Response:
+    """Create an account, or edit one: a save over someone else's newer change is refused."""
+    user = user_service.get_user(user_id) if user_id is not None else None
     # Only a GET fills the form from the database: a POST is judged on what it sent
     # (a missing version must not be taken from the current row).
     form = UserForm(obj=user) if request.method == "GET" else UserForm()
     if validate_form(form, lambda: user_service.check_user_data(_user_data(form), user_id)):
-        try:
-            user_service.update_user(user_id, _user_data(form), current_user,
-                                     _int(form.version.data))
-        except ValidationError as err:
-            add_form_errors(form, err)
-        except Conflict as err:
-            flash(err.message, "warning")
+        if user is None and not form.password.data:
+            form.password.errors.append(_("Enter a password for the new account."))
         else:
-            flash(_("User %(name)s saved.", name=user.username), "success")
-            return redirect(url_for("users.index"))
+            try:
+                message = _save(form, user)
+            except ValidationError as err:
+                add_form_errors(form, err)
+            except Conflict as err:
+                flash(err.message, "warning")
+            else:
+                flash(message, "success")
+                return redirect(url_for("users.index"))
     return render_template("users/form.html", form=form, user=user)
+
+
+def _save(form: UserForm, user: User | None) -> str:
+    """Create or update the account; the message saying so."""
+    if user is None:
+        created = user_service.create_user(_user_data(form), current_user)
+        return _("User %(name)s created.", name=created.username)
+    user_service.update_user(user.id, _user_data(form), current_user, _int(form.version.data))
+    return _("User %(name)s saved.", name=user.username)
 
 
 @bp.route("/<int:user_id>/delete", methods=["GET", "POST"])
