@@ -25,6 +25,7 @@ from webapp.views.helpers import (
     safe_back_url,
     validate_form,
 )
+from webapp.views.template_helpers import label
 
 bp = Blueprint("users", __name__, url_prefix="/users")
 
@@ -35,8 +36,8 @@ def index() -> str:
     """The user list: search, filters, sorting, pagination and bulk actions."""
     query = ListQuery.from_args(request.args, user_service.USER_FILTERS)
     page = user_service.list_users(query)
-    return render_template("users/index.html", page=page, query=query,
-                           bulk_form=BulkUserForm(), roles=list(Role))
+    roles = [(role.value, label(role.value, "role")) for role in Role]
+    return render_template("users/index.html", page=page, query=query, bulk_form=BulkUserForm(), roles=roles)
 
 
 @bp.get("/export.<fmt>")
