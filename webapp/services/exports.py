@@ -1,7 +1,8 @@
 """Streamed CSV and JSON downloads of the filtered lists, in constant memory.
 
-Rows are read from the database in batches (``yield_per``) and written out as
-they come, so exporting 100,000 blogs never holds 100,000 rows in memory.
+Each list's rows come from its service's ``iter_*`` function: the rows the list
+pages through, in its order. They are read in batches (``yield_per``) and written
+out as they come, so exporting 100,000 blogs never holds 100,000 rows in memory.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
-
-from webapp.extensions import db
-from webapp.models import Tag, User
 from webapp.services import blogs as blog_service
 from webapp.services import tags as tag_service
 from webapp.services import users as user_service
 from webapp.services.filters import BlogFilters
-from webapp.services.paging import ListQuery, contains, order_by
+from webapp.services.paging import ListQuery
 
 BATCH = 1000
 
@@ -41,28 +38,17 @@ def blog_records(query: ListQuery, filters: BlogFilters) -> Iterator[dict[str, A
 
 
 def user_records(query: ListQuery) -> Iterator[dict[str, Any]]:
-    """Every user the list shows with these filters (never the password hash)."""
-    stmt = user_service.filtered_statement(query).with_only_columns(
-        *(getattr(User, c) for c in USER_COLUMNS))
-    order = order_by(query, user_service.SORTABLE, "username", User.id)  # as the list shows them
-    for batch in _batches(stmt.order_by(*order)):
-        yield from (row._asdict() for row in batch)
+    """Every user the list shows with these filters, in its order (never the password hash)."""
+    for row in user_service.iter_users(query, batch=BATCH):
+        yield {column: getattr(row, column) for column in USER_COLUMNS}
 
 
 def tag_records(query: ListQuery) -> Iterator[dict[str, Any]]:
-    """Every tag the list shows, with its usage count."""
-    stmt = select(Tag.id, Tag.name, Tag.slug, Tag.colour, Tag.description, tag_service.USAGE,
-                  Tag.created_at)
-    if query.search:
-        stmt = stmt.where(contains(Tag.name, query.search))
-    for batch in _batches(stmt.order_by(*order_by(query, tag_service.SORTABLE, "name", Tag.id))):
-        yield from (row._asdict() for row in batch)
-
-
-def _batches(stmt: Select[Any]) -> Iterator[list[Any]]:
-    result = db.session.execute(stmt.execution_options(yield_per=BATCH))
-    for partition in result.partitions():
-        yield list(partition)
+    """Every tag the list shows, in its order, with its usage count."""
+    for row in tag_service.iter_tags(query, batch=BATCH):
+        tag = row.tag
+        yield {"id": tag.id, "name": tag.name, "slug": tag.slug, "colour": tag.colour,
+               "description": tag.description, "usage": row.usage, "created_at": tag.created_at}
 
 
 def as_csv(records: Iterable[dict[str, Any]], columns: tuple[str, ...]) -> Iterator[str]:
