@@ -118,3 +118,18 @@ def test_kept_filter_form_and_head_follow_the_arguments_and_the_menus(app, admin
     again = client.get("/blogs/").text
     assert again.count("Fresh menu tag") == 2  # in the tag filter and in the bulk action's menu
     assert '<option value="draft" selected>' not in again
+
+
+def test_packed_menu_rows_equal_plain_rows(app, blogs):
+    from sqlalchemy import select
+
+    from webapp.models import Tag
+
+    with app.app_context():
+        connection = db.session.connection()
+        order = (Tag.name_key, Tag.id)
+        statement = select(Tag.id, Tag.name, Tag.created_at).order_by(*order)
+        plain = packed.all_rows(connection, statement, order, packing=False)
+        assert len(plain) == 4 and plain == packed.all_rows(connection, statement, order, packing=True)
+        assert [name for _id, name, _at in plain] == ["alpha", "b\u00e9ta", "Zeta", "Élan"]  # by name_key
+        assert packed.all_rows(connection, statement.where(Tag.id < 0), order, packing=True) == []

@@ -28,7 +28,7 @@ from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
 from webapp.models.types import UTCDateTime
 from webapp.services.filters import BlogFilters
-from webapp.services.packed import count_and_rows
+from webapp.services.packed import all_rows, count_and_rows
 from webapp.services.paging import ListQuery, Page, contains, default_sort, order_by
 
 
@@ -212,7 +212,8 @@ def _conditions(search: str, filters: BlogFilters) -> list[ColumnElement[bool]]:
 def author_choices() -> list[tuple[int, str]]:
     """(id, username) of everyone who wrote a blog or may write one, for select menus."""
     wrote = exists().where(Blog.author_id == User.id)
+    order = (User.username, User.id)
     stmt = select(User.id, User.username).where(
         or_(wrote, User.active.is_(True) & User.role.in_([Role.EDITOR, Role.ADMIN]))
-    ).order_by(User.username)
-    return [(user_id, name) for user_id, name in db.session.execute(stmt)]
+    ).order_by(*order)
+    return [(user_id, name) for user_id, name in all_rows(db.session.connection(), stmt, order)]

@@ -57,23 +57,41 @@ def count_and_rows(connection: Connection, count: Any, rows: Any, order: Sequenc
     ``order``), as a plain select would give them.
 
     Where rows are worth packing (``is_packing``; ``packing`` forces either way), both come
-    from one statement as one row: the count and the page packed as JSON, each row with its
-    position (an aggregate's input order is not guaranteed), and each value goes through
-    its column's result processor. Elsewhere: two plain statements. This is the one place
-    the list services differ by database.
+    from one statement as one row: the count and the page packed as JSON (see
+    ``all_rows``). Elsewhere: two plain statements.
     """
     if not (is_packing(connection) if packing is None else packing):
         total = connection.scalar(count, params) or 0
         return total, [tuple(row) for row in connection.execute(rows, params)]
-    numbered = rows.add_columns(func.row_number().over(order_by=order).label("position"))
-    total, text = connection.execute(select(count.scalar_subquery(), packed_rows(numbered).scalar_subquery()),
-                                     params).one()
-    dialect = connection.dialect
+    total, text = connection.execute(
+        select(count.scalar_subquery(), packed_rows(_numbered(rows, order)).scalar_subquery()), params).one()
+    return total or 0, _unpacked(connection.dialect, rows, text)
+
+
+def all_rows(connection: Connection, rows: Any, order: Sequence[Any], params: dict[str, Any] | None = None,
+             packing: bool | None = None) -> list[tuple[Any, ...]]:
+    """Every row of ``rows`` (in ``order``), as a plain select would give them.
+
+    Where rows are worth packing, they come as one JSON value, each row with its
+    position (an aggregate's input order is not guaranteed), and each value goes
+    through its column's result processor. Elsewhere: the plain statement.
+    """
+    if not (is_packing(connection) if packing is None else packing):
+        return [tuple(row) for row in connection.execute(rows, params or {})]
+    text = connection.scalar(packed_rows(_numbered(rows, order)), params or {})
+    return _unpacked(connection.dialect, rows, text)
+
+
+def _numbered(rows: Any, order: Sequence[Any]) -> Any:
+    return rows.add_columns(func.row_number().over(order_by=order).label("position"))
+
+
+def _unpacked(dialect: Dialect, rows: Any, text: str | None) -> list[tuple[Any, ...]]:
     processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                   for column in rows.selected_columns]
     packed = sorted(unpack_rows(text), key=_position)
-    return total or 0, [tuple(value if process is None or value is None else process(value)
-                              for process, value in zip(processors, row[:-1], strict=True)) for row in packed]
+    return [tuple(value if process is None or value is None else process(value)
+                  for process, value in zip(processors, row[:-1], strict=True)) for row in packed]
 
 
 def _position(row: list[Any]) -> int:

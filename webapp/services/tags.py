@@ -20,6 +20,7 @@ from webapp.services import audit
 from webapp.services.access import require_role
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import ValidationError
+from webapp.services.packed import all_rows
 from webapp.services.paging import ListQuery, Page, contains, order_by, paginate
 
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -98,7 +99,8 @@ def all_tags() -> list[Tag]:
 
 def tag_choices() -> list[tuple[int, str]]:
     """(id, name) of every tag by name, for select menus."""
-    rows = db.session.execute(select(Tag.id, Tag.name).order_by(Tag.name_key))
+    order = (Tag.name_key, Tag.id)
+    rows = all_rows(db.session.connection(), select(Tag.id, Tag.name).order_by(*order), order)
     return [(tag_id, name) for tag_id, name in rows]
 
 
