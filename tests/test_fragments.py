@@ -98,7 +98,7 @@ def test_a_fragment_sees_only_its_inputs(app):
         for name in ("request", "session", "g", "current_user", "csrf_token", "url_for", "config",
                      "list_url", "missing_input"):
             with pytest.raises(UndefinedError):
-                env.from_string("{{ %s }}" % name).render()
+                env.from_string("{{ " + name + " }}").render()
         with pytest.raises(UndefinedError):
             env.from_string("{{ row.title }}").render()
         with pytest.raises(UndefinedError):  # a forgotten input of a real fragment fails loudly

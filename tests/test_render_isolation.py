@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import PASSWORD, CSRFClient
 from tests.render_support import Page, dispose, fetch, production_app, shared_cache_config, signed_in
-from webapp.extensions import babel, db
+from webapp.extensions import db
 from webapp.jobs.scheduler import readable_scheduler
 from webapp.models import Blog, Tag, User
 from webapp.services import blogs as blog_service
@@ -234,17 +234,10 @@ def _write_catalogue(folder: Path) -> None:
         write_mo(handle, catalog)
 
 
-def _forget_dutch() -> None:
-    """Flask-Babel keeps catalogues per language for the whole process (its one Babel object):
-    make sure this module's Dutch is loaded from this module's catalogue."""
-    babel.domain_instance.cache.pop(("nl", "messages"), None)
-
-
 @pytest.fixture(scope="module")
 def dutch_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CSRFClient]:
     folder = tmp_path_factory.mktemp("languages")
     _write_catalogue(folder / "translations")
-    _forget_dutch()
     app = production_app(folder, LANGUAGES=("en", "nl"), PAGE_SIZES=(2, 10),
                          BABEL_TRANSLATION_DIRECTORIES=str(folder / "translations"))
     with app.app_context():
@@ -257,7 +250,6 @@ def dutch_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CSRFClient]:
         _job(admin, "held", "Held", paused=True)
     yield signed_in(app, "admin")
     dispose(app)
-    _forget_dutch()
 
 
 def _language_view(html: str) -> dict[str, Any]:
@@ -512,3 +504,32 @@ def test_a_saved_change_shows_on_the_next_load_of_the_list(editing_app: tuple[Fl
         assert "published" in rows[0] and "new-tag" in rows[0] and "added-tag" in rows[0], rows
         menus = _menus(html)
         assert menus["tag"] == ["added-tag", "new-tag"] and menus["tag_id"][1:] == ["added-tag", "new-tag"]
+
+
+def test_two_apps_in_one_process_keep_their_own_catalogues_of_one_language(tmp_path: Path) -> None:
+    """Flask-Babel keeps loaded catalogues with its Babel object: one per app."""
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+
+    clients = []
+    for name, word in (("one", "Berichten"), ("two", "Blogposts")):
+        folder = tmp_path / name / "translations" / "nl" / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        catalog = Catalog(locale="nl")
+        catalog.add("Blogs", word)
+        with open(folder / "messages.mo", "wb") as handle:
+            write_mo(handle, catalog)
+        app = production_app(tmp_path / name, LANGUAGES=("en", "nl"),
+                             BABEL_TRANSLATION_DIRECTORIES=str(tmp_path / name / "translations"))
+        with app.app_context():
+            _user("admin", "admin")
+        clients.append((word, signed_in(app, "admin")))
+    try:
+        for _ in range(2):
+            for word, client in clients:
+                html = html_of(client, "/blogs/", headers={"Accept-Language": "nl"})
+                others = {w for w, _c in clients} - {word}
+                assert f"<title>{word}" in html and not any(other in html for other in others)
+    finally:
+        for _word, client in clients:
+            dispose(client.application)

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, request
+from flask_babel import Babel
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import load_config
-from webapp.extensions import babel, csrf, db, login_manager, migrate, socketio
+from webapp.extensions import csrf, db, login_manager, migrate, socketio
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -51,7 +52,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    Babel(app, locale_selector=select_locale)  # one per app: it keeps the catalogues
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")

@@ -1,9 +1,12 @@
-"""Flask extensions, created unbound here and initialised in ``create_app``."""
+"""Flask extensions, created unbound here and initialised in ``create_app``.
+
+Flask-Babel is the exception: its ``Babel`` object keeps the loaded catalogues, so
+each app gets its own (``register_extensions``) and two apps never share them.
+"""
 
 import sqlite3
 from typing import Any
 
-from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -25,7 +28,6 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
 socketio = SocketIO()
 
 
