@@ -155,3 +155,23 @@ def test_downloads_are_not_cached_and_name_one_charset(as_admin, path, content_t
     assert response.status_code == 200
     assert response.headers["Content-Type"] == content_type
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_a_blogs_tags_are_in_one_order_on_the_page_the_api_and_the_downloads(app, as_admin, admin):
+    """One row builder: by name regardless of case ("alpha, Zeta"), never by code point."""
+    import re
+
+    from webapp.services import blogs as blog_service
+
+    with app.app_context():
+        actor = db.session.get(User, admin.id)
+        blog_service.create_blog(blog_service.BlogData(title="Tagged", tags=["Zeta", "alpha", "Mid"]), actor)
+    expected = ["alpha", "Mid", "Zeta"]
+    page = as_admin.get("/blogs/").get_data(as_text=True)
+    assert re.findall(r'class="badge tag-badge"[^>]*>([^<]+)<', page) == expected
+    api = as_admin.get("/api/v1/blogs").get_json()
+    assert [t["name"] for t in api["items"][0]["tags"]] == expected
+    data = json.loads(as_admin.get("/blogs/export.json").get_data(as_text=True))
+    assert data[0]["tags"] == expected
+    rows = list(csv.reader(io.StringIO(as_admin.get("/blogs/export.csv").get_data(as_text=True))))
+    assert rows[1][6] == ", ".join(expected)
