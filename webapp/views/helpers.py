@@ -8,16 +8,17 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Response, abort, request, stream_with_context
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.routing import IntegerConverter, Map
+from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.extensions import login_manager
 from webapp.models import User
 from webapp.services import sessions
 from webapp.services.access import require_role
-from webapp.services.errors import Forbidden, ValidationError
+from webapp.services.errors import Conflict, Forbidden, ValidationError
 from webapp.services.limits import MAX_ID
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -91,6 +92,24 @@ def add_form_errors(form: FlaskForm, error: ValidationError) -> None:
             form.form_errors.extend(messages)
             continue
         field.errors = [*field.errors, *messages] if isinstance(field.errors, list) else list(messages)
+
+
+def saved(form: FlaskForm, save: Callable[[], str], endpoint: str) -> BaseResponse | None:
+    """Run ``save``; on success flash its message and redirect to ``endpoint``.
+
+    None: the form shows why not (a refused field beside the field, a newer version
+    above the form) and the page is rendered again with what was typed.
+    """
+    try:
+        message = save()
+    except ValidationError as err:
+        add_form_errors(form, err)
+    except Conflict as err:
+        flash(err.message, "warning")
+    else:
+        flash(message, "success")
+        return redirect(url_for(endpoint))
+    return None
 
 
 def validate_form(form: FlaskForm, service_check: Callable[[], object]) -> bool:

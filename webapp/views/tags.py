@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import partial
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from webapp.forms import ConfirmForm, MergeTagForm, TagForm
 from webapp.models import Role, Tag
 from webapp.services import exports
 from webapp.services import tags as tag_service
-from webapp.services.errors import Conflict, ValidationError
 from webapp.services.filters import ascii_int
 from webapp.services.paging import ListQuery
 from webapp.services.tags import TagData
-from webapp.views.helpers import add_form_errors, download_response, role_required
+from webapp.views.helpers import download_response, role_required, saved
 
 bp = Blueprint("tags", __name__, url_prefix="/tags")
 
@@ -52,7 +50,7 @@ def form_page(tag_id: int | None = None) -> str | Response:
     """Create a tag, or edit one: a save over a newer version is refused."""
     tag = tag_service.get_tag(tag_id) if tag_id is not None else None
     form = TagForm(obj=tag) if request.method == "GET" else TagForm()
-    if form.validate_on_submit() and (done := _done(form, lambda: _save(form, tag))) is not None:
+    if form.validate_on_submit() and (done := saved(form, lambda: _save(form, tag), "tags.index")):
         return done
     return render_template("tags/form.html", form=form, tag=tag)
 
@@ -87,7 +85,8 @@ def merge(tag_id: int) -> str | Response:
     tag = tag_service.get_tag(tag_id)
     form = MergeTagForm()
     form.target.choices = [(t.id, t.name) for t in tag_service.all_tags() if t.id != tag_id]
-    if form.validate_on_submit() and (done := _done(form, lambda: _merge(tag, form.target.data))) is not None:
+    merge = partial(_merge, tag, form.target.data)
+    if form.validate_on_submit() and (done := saved(form, merge, "tags.index")):
         return done
     return render_template("tags/merge.html", form=form, tag=tag, usage=tag_service.usage_count(tag_id))
 
@@ -99,21 +98,6 @@ def _merge(tag: Tag, target_id: int) -> str:
     return ngettext("Merged “%(name)s” into “%(target)s”: %(num)d blog moved.",
                     "Merged “%(name)s” into “%(target)s”: %(num)d blogs moved.",
                     moved, name=name, target=tag_service.get_tag(target_id).name)
-
-
-def _done(form: FlaskForm, save: Callable[[], str]) -> Response | None:
-    """Run ``save``: its message shows above the tag list; None: the form shows why not
-    (a refused field beside the field, a newer version above the form)."""
-    try:
-        message = save()
-    except ValidationError as err:
-        add_form_errors(form, err)
-    except Conflict as err:
-        flash(err.message, "warning")
-    else:
-        flash(message, "success")
-        return redirect(url_for("tags.index"))
-    return None
 
 
 def _tag_data(form: TagForm) -> TagData:

@@ -14,15 +14,15 @@ from webapp.models import Role, User
 from webapp.services import blogs as blog_service
 from webapp.services import exports
 from webapp.services import users as user_service
-from webapp.services.errors import Conflict, DomainError, ValidationError
+from webapp.services.errors import DomainError, ValidationError
 from webapp.services.filters import ascii_int, is_id, parse_ids
 from webapp.services.paging import ListQuery
 from webapp.services.users import UserData
 from webapp.views.helpers import (
-    add_form_errors,
     download_response,
     role_required,
     safe_back_url,
+    saved,
     validate_form,
 )
 from webapp.views.template_helpers import label
@@ -64,16 +64,8 @@ def form_page(user_id: int | None = None) -> str | Response:
     if validate_form(form, lambda: user_service.check_user_data(_user_data(form), user_id)):
         if user is None and not form.password.data:
             form.password.errors.append(_("Enter a password for the new account."))
-        else:
-            try:
-                message = _save(form, user)
-            except ValidationError as err:
-                add_form_errors(form, err)
-            except Conflict as err:
-                flash(err.message, "warning")
-            else:
-                flash(message, "success")
-                return redirect(url_for("users.index"))
+        elif (done := saved(form, lambda: _save(form, user), "users.index")) is not None:
+            return done
     return render_template("users/form.html", form=form, user=user)
 
 
