@@ -33,15 +33,23 @@
   });
 })();
 
-// Tag badges take their colour from data-colour (no inline styles: strict CSP),
-// with dark or light text by the colour's brightness.
+// Tag badges take their colour from data-colour (no inline styles: strict CSP), with
+// black or white text, whichever contrasts more with it by WCAG relative luminance:
+// that is at least 4.58:1 for any colour. (A border in app.css keeps a badge whose
+// colour is the page's own, such as a black tag in the dark theme, visible.)
 (function () {
   "use strict";
+  function channel(hex) {
+    var value = parseInt(hex, 16) / 255;
+    return value <= 0.04045 ? value / 12.92 : Math.pow((value + 0.055) / 1.055, 2.4);
+  }
   document.querySelectorAll("[data-colour]").forEach(function (badge) {
     var hex = badge.getAttribute("data-colour");
     if (!/^#[0-9a-fA-F]{6}$/.test(hex)) { return; }
-    var r = parseInt(hex.slice(1, 3), 16), g = parseInt(hex.slice(3, 5), 16), b = parseInt(hex.slice(5, 7), 16);
+    var luminance = 0.2126 * channel(hex.slice(1, 3)) + 0.7152 * channel(hex.slice(3, 5)) +
+      0.0722 * channel(hex.slice(5, 7));
+    var onBlack = (luminance + 0.05) / 0.05, onWhite = 1.05 / (luminance + 0.05);
     badge.style.backgroundColor = hex;
-    badge.style.color = (r * 299 + g * 587 + b * 114) / 1000 > 150 ? "#212529" : "#fff";
+    badge.style.color = onBlack >= onWhite ? "#000" : "#fff";
   });
 })();
