@@ -8,12 +8,22 @@
   var csrfToken = csrfMeta ? csrfMeta.getAttribute("content") : "";
   var safeMethods = ["GET", "HEAD", "OPTIONS"];
 
+  // Swagger UI's own dark styles (html.dark-mode) follow the console's theme (theme.js).
+  var html = document.documentElement;
+  var followTheme = function () {
+    html.classList.toggle("dark-mode", html.getAttribute("data-bs-theme") === "dark");
+  };
+  followTheme();
+  new MutationObserver(followTheme).observe(html, {attributes: true, attributeFilter: ["data-bs-theme"]});
+
   window.SwaggerUIBundle({
     url: root.getAttribute("data-spec-url"),
     domNode: root,
     presets: [window.SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
-    deepLinking: true,
+    // Deep links put a link inside each operation's toggle button: a control inside a
+    // control, which screen readers and keyboards cannot use (axe: nested-interactive).
+    deepLinking: false,
     validatorUrl: null, // the public validator is online; the console works offline
     // "Try it out" runs with the browser session, whose state changes need the CSRF header.
     // A request that carries a bearer token does not need it.
