@@ -1,0 +1,275 @@
+"""axe-core on every page of every area, in the light and the dark theme.
+
+axe-core (tests/e2e/vendor/axe-core, from the npm registry) is added to each page by
+the browser context as an init script, so the pages keep their strict CSP. Every page
+is checked as an administrator of a console with data in every list (users, blogs with
+tags from black to white, a job with runs, audit entries), plus the pages a visitor
+sees signed out. A violation of impact "serious" or "critical" fails the page.
+
+One browser context per theme, signed in once, and one seeded server for the module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import SEEDED_TAG_COLOURS, LiveServer, SeededConsole
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+THEMES = ("light", "dark")
+BLOCKING = ("serious", "critical")
+
+RUN_AXE = """async () => {
+    const results = await window.axe.run(document, {resultTypes: ["violations"]});
+    return results.violations.map(v => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => ({target: n.target.join(" "), summary: n.failureSummary})),
+    }));
+}"""
+
+
+# -- contexts ------------------------------------------------------------------------
+
+
+def themed_context(browser: Browser, theme: str, **options: Any) -> BrowserContext:
+    """A context whose pages start in ``theme`` (as chosen in the theme menu) with axe loaded."""
+    context = browser.new_context(reduced_motion="reduce", **options)
+    context.add_init_script(f"localStorage.setItem('webapp.theme', {theme!r});")
+    context.add_init_script(path=AXE)
+    return context
+
+
+def sign_in(page: Page, url: str, login: str) -> None:
+    page.goto(f"{url}/auth/login")
+    page.get_by_label("Username or email").fill(login)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("current-user")).to_be_visible()
+
+
+@pytest.fixture(scope="module", params=THEMES)
+def admin_page(request: pytest.FixtureRequest, browser: Browser,
+               seeded_console: SeededConsole) -> Iterator[Page]:
+    """A page signed in as the seeded administrator, in one theme (the fixture's param)."""
+    context = themed_context(browser, request.param)
+    page = context.new_page()
+    sign_in(page, seeded_console.url, seeded_console.admin)
+    expect(page.locator("html")).to_have_attribute("data-bs-theme", request.param)
+    yield page
+    context.close()
+
+
+# -- checking ------------------------------------------------------------------------
+
+
+def blocking_violations(page: Page) -> list[dict[str, Any]]:
+    """The serious and critical axe violations of the page as it is now."""
+    return [v for v in page.evaluate(RUN_AXE) if v["impact"] in BLOCKING]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['impact']} {violation['id']}: {violation['help']}")
+        for node in violation["nodes"][:8]:
+            summary = " ".join(node["summary"].split())
+            lines.append(f"    {node['target']}  {summary[:220]}")
+    return "\n".join(lines)
+
+
+def assert_accessible(page: Page) -> None:
+    violations = blocking_violations(page)
+    assert violations == [], f"{page.url}\n{describe(violations)}"
+
+
+# -- the pages -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Visit:
+    """How to bring a page to the state checked: a path, then optional steps."""
+
+    path: str
+    steps: Callable[[Page], None] | None = None
+
+
+def wait_for_monitor(page: Page) -> None:
+    """The first sample and the process list have been drawn."""
+    page.wait_for_function("() => document.querySelector('[data-testid=last-sample]').dataset.seq !== ''")
+    first_process = page.locator('[data-testid="processes"] tbody tr td').first
+    expect(first_process).not_to_have_text("No process data yet.")
+
+
+def wait_for_swagger(page: Page) -> None:
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
+
+
+def submit_empty_user_form(page: Page) -> None:
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+
+
+def confirm_bulk(list_label: str, row_label: str, action: str) -> Callable[[Page], None]:
+    """Tick one row, choose ``action`` in the bulk menu and Apply: the confirmation page."""
+    def steps(page: Page) -> None:
+        page.get_by_label(row_label, exact=True).check()
+        page.get_by_label(list_label).select_option(label=action)
+        page.get_by_role("button", name=re.compile(r"^Apply")).click()
+        expect(page.get_by_test_id("bulk-confirm")).to_be_visible()
+    return steps
+
+
+def create_a_token(page: Page) -> None:
+    page.get_by_label("Token name").fill("laptop")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_test_id("new-token")).to_be_visible()
+
+
+def open_theme_menu(page: Page) -> None:
+    page.locator("#theme-menu").click()
+    expect(page.locator('[data-theme-value="dark"]')).to_be_visible()
+
+
+PAGES = {
+    "overview": Visit("/"),
+    "overview-theme-menu": Visit("/", open_theme_menu),
+    "users": Visit("/users/"),
+    "users-filtered": Visit("/users/?q=a&role=viewer&sort=-email"),
+    "user-new": Visit("/users/new"),
+    "user-new-errors": Visit("/users/new", submit_empty_user_form),
+    "user-edit": Visit("/users/{editor}/edit"),
+    "user-delete": Visit("/users/{editor}/delete"),
+    "users-bulk-confirm": Visit("/users/", confirm_bulk("With selected", "Select grace", "Deactivate")),
+    "blogs": Visit("/blogs/"),
+    "blogs-filtered": Visit("/blogs/?status=published&sort=title"),
+    "blog-detail": Visit("/blogs/{blog}"),
+    "blog-new": Visit("/blogs/new"),
+    "blog-edit": Visit("/blogs/{blog}/edit"),
+    "blog-delete": Visit("/blogs/{blog}/delete"),
+    "blogs-bulk-confirm": Visit("/blogs/", confirm_bulk("With selected", "Black and white", "Publish")),
+    "tags": Visit("/tags/"),
+    "tag-new": Visit("/tags/new"),
+    "tag-edit": Visit("/tags/{tag}/edit"),
+    "tag-merge": Visit("/tags/{tag}/merge"),
+    "tag-delete": Visit("/tags/{tag}/delete"),
+    "monitor": Visit("/monitor/", wait_for_monitor),
+    "jobs": Visit("/jobs/"),
+    "job-new": Visit("/jobs/new"),
+    "job-detail": Visit("/jobs/{job}"),
+    "job-edit": Visit("/jobs/{job}/edit"),
+    "job-delete": Visit("/jobs/{job}/delete"),
+    "job-history": Visit("/jobs/history"),
+    "audit": Visit("/audit/"),
+    "profile": Visit("/auth/profile"),
+    "profile-new-token": Visit("/auth/profile", create_a_token),
+    "api-docs": Visit("/api/v1/docs", wait_for_swagger),
+    "not-found": Visit("/no-such-page"),
+}
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_signed_in_pages_have_no_serious_violations(admin_page: Page, seeded_console: SeededConsole,
+                                                    name: str) -> None:
+    visit = PAGES[name]
+    admin_page.goto(seeded_console.url + visit.path.format(**seeded_console.ids))
+    if visit.steps:
+        visit.steps(admin_page)
+    assert_accessible(admin_page)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_signed_out_pages_have_no_serious_violations(browser: Browser, seeded_console: SeededConsole,
+                                                     theme: str) -> None:
+    """The sign-in page, as it opens and after a failed attempt, and an error page."""
+    context = themed_context(browser, theme)
+    page = context.new_page()
+    page.goto(f"{seeded_console.url}/auth/login")
+    assert_accessible(page)
+    page.get_by_label("Username or email").fill("root")
+    page.get_by_label("Password", exact=True).fill("wrong")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("form-errors")).to_be_visible()
+    assert_accessible(page)
+    page.goto(f"{seeded_console.url}/no-such-page")
+    assert_accessible(page)
+    context.close()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_setup_page_has_no_serious_violations(browser: Browser, live_server: LiveServer,
+                                                  theme: str) -> None:
+    """The first-run page of an empty console."""
+    context = themed_context(browser, theme)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/auth/setup")
+    expect(page.get_by_role("button", name="Create administrator")).to_be_visible()
+    assert_accessible(page)
+    context.close()
+
+
+# -- tag badges ----------------------------------------------------------------------
+
+
+BADGE_COLOURS = """() => {
+    const page = getComputedStyle(document.body).backgroundColor;
+    return [...document.querySelectorAll("main .tag-badge")].map(badge => {
+        const style = getComputedStyle(badge);
+        return {name: badge.textContent.trim(), text: style.color, background: style.backgroundColor,
+                border: style.borderTopColor, borderWidth: parseFloat(style.borderTopWidth),
+                clip: style.backgroundClip, page: page};
+    });
+}"""
+
+
+Colour = tuple[float, ...]  # red, green, blue (0-255) and alpha (0-1)
+
+
+def parse_colour(css: str) -> Colour:
+    """``rgb(r, g, b)`` or ``rgba(r, g, b, a)`` as numbers."""
+    numbers = [float(n) for n in re.findall(r"[\d.]+", css)]
+    return (numbers[0], numbers[1], numbers[2], numbers[3] if len(numbers) > 3 else 1.0)
+
+
+def over(colour: Colour, under: Colour) -> Colour:
+    """``colour`` composited over an opaque ``under``."""
+    alpha = colour[3]
+    return (*(alpha * c + (1 - alpha) * u for c, u in zip(colour[:3], under[:3], strict=True)), 1.0)
+
+
+def luminance(colour: Colour) -> float:
+    """WCAG relative luminance of an opaque sRGB colour."""
+    def channel(value: float) -> float:
+        value /= 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+    red, green, blue = (channel(c) for c in colour[:3])
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+def contrast(one: Colour, two: Colour) -> float:
+    light, dark = sorted((luminance(one), luminance(two)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_tag_badges_are_readable_and_stand_out_from_the_page(admin_page: Page,
+                                                            seeded_console: SeededConsole) -> None:
+    """Text at 4.5:1 or more on every tag colour, and every badge visible against the page
+    (3:1, by its colour or by its border): a black tag in the dark theme, a white one in the light."""
+    admin_page.goto(f"{seeded_console.url}/tags/")
+    badges = admin_page.evaluate(BADGE_COLOURS)
+    assert sorted(b["name"] for b in badges) == sorted(SEEDED_TAG_COLOURS)
+    for badge in badges:
+        page_colour = parse_colour(badge["page"])
+        background = over(parse_colour(badge["background"]), page_colour)
+        text = over(parse_colour(badge["text"]), background)
+        assert contrast(text, background) >= 4.5, badge
+        edge_under = page_colour if badge["clip"] == "padding-box" else background
+        edge = over(parse_colour(badge["border"]), edge_under) if badge["borderWidth"] >= 1 else background
+        assert max(contrast(background, page_colour), contrast(edge, page_colour)) >= 3, badge
