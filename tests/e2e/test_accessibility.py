@@ -273,3 +273,37 @@ def test_tag_badges_are_readable_and_stand_out_from_the_page(admin_page: Page,
         edge_under = page_colour if badge["clip"] == "padding-box" else background
         edge = over(parse_colour(badge["border"]), edge_under) if badge["borderWidth"] >= 1 else background
         assert max(contrast(background, page_colour), contrast(edge, page_colour)) >= 3, badge
+
+
+# -- focus ---------------------------------------------------------------------------
+
+
+FOCUS_RING = """() => {
+    const element = document.activeElement;
+    const style = getComputedStyle(element);
+    let around = element.parentElement, background = "rgb(255, 255, 255)";
+    for (; around; around = around.parentElement) {
+        const colour = getComputedStyle(around).backgroundColor;
+        if (colour !== "rgba(0, 0, 0, 0)" && colour !== "transparent") { background = colour; break; }
+    }
+    if (!around) { background = getComputedStyle(document.documentElement).backgroundColor; }
+    return {element: element.outerHTML.slice(0, 120), visible: element.matches(":focus-visible"),
+            style: style.outlineStyle, width: parseFloat(style.outlineWidth), colour: style.outlineColor,
+            background: background};
+}"""
+
+
+def test_the_keyboard_focus_shows_a_ring_of_3_to_1_on_every_control(admin_page: Page,
+                                                                    seeded_console: SeededConsole) -> None:
+    """Tabbing through the user list (skip link, navigation, downloads, filters, rows):
+    each control gets a solid outline of 2 px or more at 3:1 against what is around it."""
+    admin_page.goto(f"{seeded_console.url}/users/")
+    seen = set()
+    for _ in range(30):
+        admin_page.keyboard.press("Tab")
+        ring = admin_page.evaluate(FOCUS_RING)
+        seen.add(ring["element"].split(" ")[0])
+        background = parse_colour(ring["background"])
+        assert ring["visible"] and ring["style"] == "solid" and ring["width"] >= 2, ring
+        assert contrast(over(parse_colour(ring["colour"]), background), background) >= 3, ring
+    assert {"<a", "<button", "<input", "<select"} <= seen, seen
