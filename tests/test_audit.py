@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from tests.conftest import PASSWORD
 from webapp.extensions import db
-from webapp.models import AuditEntry
+from webapp.models import AuditEntry, User
 from webapp.models.types import utcnow
 
 
@@ -105,4 +105,52 @@ def test_audit_search_treats_wildcards_literally(as_admin, make_user):
 def _objects(html: str) -> list[str]:
     import re
 
-    return re.findall(r'<td>([^<]+) <span class="text-body-secondary small">#', html)
+    cell = r'<td>(?:<a href="[^"]*">)?([^<]+?)(?:</a>)?\s*<span class="text-body-secondary small">#'
+    return re.findall(cell, html)
+
+
+def test_audit_entries_read_in_plain_words_and_link_their_objects(app, as_admin, admin):
+    from webapp.services import tags as tag_service
+
+    with app.app_context():
+        actor = db.session.get(User, admin.id)
+        tag = tag_service.create_tag(tag_service.TagData(name="news", colour="#112233"), actor)
+        tag_id = tag.id
+    html = as_admin.get("/audit/?object_type=tags").text
+    assert f'<a href="/tags/{tag_id}/edit">news</a>' in html
+    assert "<li>Name: news</li>" in html and "<li>Description: —</li>" in html
+    assert "None" not in html and "[" not in html.split("<tbody>")[1].split("</tbody>")[0]
+    with app.app_context():
+        users_html = as_admin.get("/audit/?object_type=users").text
+    assert "<li>Active: yes</li>" in users_html and "True" not in users_html
+
+
+def test_a_records_history_link_shows_only_its_entries(app, as_admin, admin):
+    from webapp.services import tags as tag_service
+
+    with app.app_context():
+        actor = db.session.get(User, admin.id)
+        first = tag_service.create_tag(tag_service.TagData(name="first"), actor).id
+        tag_service.create_tag(tag_service.TagData(name="second"), actor)
+    html = as_admin.get(f"/audit/?object_type=tags&object_id={first}").text
+    assert _objects(html) == ["first"] and 'data-testid="record-history"' in html
+    assert _objects(as_admin.get(f"/audit/?object_id={first}").text) != ["first"]  # the type is needed too
+
+
+def test_every_record_page_links_to_its_history_for_admins(app, as_admin, admin, make_user):
+    from webapp.services import blogs as blog_service
+    from webapp.services import tags as tag_service
+
+    with app.app_context():
+        actor = db.session.get(User, admin.id)
+        blog_id = blog_service.create_blog(blog_service.BlogData(title="Noted"), actor).id
+        tag_id = tag_service.create_tag(tag_service.TagData(name="noted"), actor).id
+    user_id = make_user("noted").id
+    pages = ((f"/blogs/{blog_id}", "blogs", blog_id), (f"/tags/{tag_id}/edit", "tags", tag_id),
+             (f"/users/{user_id}/edit", "users", user_id))
+    for page, kind, object_id in pages:
+        html = as_admin.get(page).text
+        link = f'href="/audit/?object_type={kind}&amp;object_id={object_id}" data-testid="history-link"'
+        assert link in html, page
+        history = as_admin.get(f"/audit/?object_type={kind}&object_id={object_id}").text
+        assert len(_objects(history)) == 1

@@ -58,11 +58,11 @@ def last_change(object_type: str, object_id: int) -> AuditEntry | None:
     )
 
 
-AUDIT_FILTERS = ("actor", "action", "object_type", "since", "until")
+AUDIT_FILTERS = ("actor", "action", "object_type", "object_id", "since", "until")
 
 
 def list_entries(query: ListQuery, actor: User) -> Page[AuditEntry]:
-    """The audit log, newest first by default, filtered by actor, action, type and dates (admins)."""
+    """The audit log, newest first by default, filtered by actor, action, object and dates (admins)."""
     require_role(actor, Role.ADMIN)
     stmt = select(AuditEntry)
     filters = query.filters
@@ -72,6 +72,8 @@ def list_entries(query: ListQuery, actor: User) -> Page[AuditEntry]:
         stmt = stmt.where(AuditEntry.action == action)
     if object_type := filters.get("object_type"):
         stmt = stmt.where(AuditEntry.object_type == object_type)
+    if object_id := filters.get("object_id"):
+        stmt = stmt.where(AuditEntry.object_id == str(object_id))
     if since := filters.get("since"):
         stmt = stmt.where(AuditEntry.created_at >= since)
     if until := filters.get("until"):

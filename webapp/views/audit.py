@@ -11,6 +11,7 @@ from webapp.models import Role
 from webapp.services import audit as audit_service
 from webapp.services.filters import day_range_utc, parse_day
 from webapp.services.paging import ListQuery
+from webapp.views.audit_words import entry_views, kind_label, object_url
 from webapp.views.helpers import role_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -39,8 +40,22 @@ def index() -> str:
     for name, messages in date_errors.items():
         getattr(form, name).errors = messages
     filters["since"], filters["until"] = day_range_utc(since, until)
+    # One record's history (the "History" link of its page): its type and id.
+    object_id = request.args.get("object_id", "")[:64]
+    if object_id and filters.get("object_type"):
+        filters["object_id"] = object_id
     base = ListQuery.from_args(request.args)
     query = ListQuery(page=base.page, per_page=base.per_page, sort=base.sort, desc=base.desc,
                       search=base.search, filters={k: v for k, v in filters.items() if v})
     page = audit_service.list_entries(query, current_user)
-    return render_template("audit/index.html", page=page, query=query, form=form)
+    page.items = entry_views(page.items)
+    return render_template("audit/index.html", page=page, query=query, form=form,
+                           record=_record(filters))
+
+
+def _record(filters: dict[str, object]) -> dict[str, str | None] | None:
+    """The record whose history is shown, if the list is cut to one."""
+    if not filters.get("object_id"):
+        return None
+    object_type, object_id = str(filters["object_type"]), str(filters["object_id"])
+    return {"kind": kind_label(object_type), "id": object_id, "url": object_url(object_type, object_id)}

@@ -1,4 +1,6 @@
-// Behaviour shared by every page: list selection, bulk actions, auto-submitting filters.
+// Behaviour shared by every page: list selection, bulk actions, tag badge colours.
+// Filters apply only when their form is submitted (the Filter button or Enter): a menu
+// that submitted on change would reload the page on every arrow key (WCAG 3.2.2).
 (function () {
   "use strict";
 
@@ -25,11 +27,6 @@
       if (event.target.name === "ids") { sync(); }
     });
     sync();
-  });
-
-  // Selects marked data-autosubmit submit their (GET) form when changed.
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
-    select.addEventListener("change", function () { select.form.requestSubmit(); });
   });
 })();
 
