@@ -141,7 +141,7 @@ def test_bulk_publish_asks_first_and_counts_the_drafts(app, as_admin):
     assert done.status_code == 302 and done.location == "/blogs/?status=draft"
     with app.app_context():
         assert {db.session.get(Blog, i).status for i in ids} == {"published"}
-    assert "3 blogs changed." in as_admin.get("/blogs/").text
+    assert "3 blogs published." in as_admin.get("/blogs/").text
 
 
 def test_the_confirmation_needs_the_csrf_token(app, as_admin):
@@ -201,3 +201,19 @@ def test_your_own_row_offers_no_checkbox_and_no_delete(as_admin, admin, make_use
     assert own["attrs"]["title"] == "You cannot deactivate or delete your own account."
     assert f'href="/users/{admin.id}/delete"' not in html
     assert f'href="/users/{bob.id}/delete"' in html
+
+
+def test_bulk_actions_say_what_they_did(app, as_admin, admin):
+    from webapp.services import blogs as blog_service
+
+    with app.app_context():
+        actor = db.session.get(User, admin.id)
+        ids = [blog_service.create_blog(blog_service.BlogData(title=f"B{n}"), actor).id for n in range(2)]
+    said = {}
+    for action in ("publish", "unpublish", "delete"):
+        data = {"action": action, "ids": [str(i) for i in ids], "confirmed": "1", "back": "/blogs/"}
+        as_admin.post("/blogs/bulk", data=data)
+        said[action] = as_admin.get("/blogs/").text
+    assert "2 blogs published." in said["publish"]
+    assert "2 blogs moved back to drafts." in said["unpublish"]
+    assert "2 blogs deleted." in said["delete"] and "changed" not in said["delete"]

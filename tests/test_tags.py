@@ -204,3 +204,11 @@ def test_long_non_latin_tag_names_get_a_slug_that_fits(app, as_admin):
                                             "slug": ""}).status_code == 302
     with app.app_context():
         assert len(db.session.scalar(select(Tag.slug))) <= 60
+
+
+def test_tags_sort_by_name_regardless_of_case(as_admin, write_blog):
+    write_blog("One", tags=["beta", "Alpha", "gamma", "Delta"])
+    names = re.findall(r'data-name="([^"]+)"', as_admin.get("/tags/").text)
+    assert names == ["Alpha", "beta", "Delta", "gamma"]
+    backwards = re.findall(r'data-name="([^"]+)"', as_admin.get("/tags/?sort=-name").text)
+    assert backwards == ["gamma", "Delta", "beta", "Alpha"]

@@ -29,7 +29,7 @@ USAGE = (
     select(func.count(blog_tags.c.blog_id)).where(blog_tags.c.tag_id == Tag.id)
     .correlate(Tag).scalar_subquery().label("usage")
 )
-SORTABLE = {"name": Tag.name, "slug": Tag.slug, "created_at": Tag.created_at, "id": Tag.id,
+SORTABLE = {"name": Tag.name_key, "slug": Tag.slug, "created_at": Tag.created_at, "id": Tag.id,
             "usage": USAGE}
 
 

@@ -190,8 +190,19 @@ def bulk() -> str | BaseResponse:
     except DomainError as err:
         flash(err.message, "danger")
     else:
-        flash(ngettext("%(num)d blog changed.", "%(num)d blogs changed.", count), "success")
+        flash(_done_message(action, count), "success")
     return redirect(back)
+
+
+def _done_message(action: str, count: int) -> str:
+    """What a bulk action did, in its own words."""
+    if action == "delete":
+        return ngettext("%(num)d blog deleted.", "%(num)d blogs deleted.", count)
+    if action == "publish":
+        return ngettext("%(num)d blog published.", "%(num)d blogs published.", count)
+    if action == "unpublish":
+        return ngettext("%(num)d blog moved back to drafts.", "%(num)d blogs moved back to drafts.", count)
+    return ngettext("%(num)d blog changed.", "%(num)d blogs changed.", count)
 
 
 def _confirm(form: BulkBlogForm, action: str, ids: list[int], back: str) -> str:
