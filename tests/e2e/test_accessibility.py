@@ -133,6 +133,13 @@ def create_a_token(page: Page) -> None:
     expect(page.get_by_test_id("new-token")).to_be_visible()
 
 
+def suggest_tags(page: Page) -> None:
+    page.get_by_test_id("tag-input").focus()
+    page.keyboard.type("e")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("listbox")).to_be_visible()
+
+
 def open_theme_menu(page: Page) -> None:
     page.locator("#theme-menu").click()
     expect(page.locator('[data-theme-value="dark"]')).to_be_visible()
@@ -152,6 +159,7 @@ PAGES = {
     "blogs-filtered": Visit("/blogs/?status=published&sort=title"),
     "blog-detail": Visit("/blogs/{blog}"),
     "blog-new": Visit("/blogs/new"),
+    "blog-new-tag-suggestions": Visit("/blogs/new", suggest_tags),
     "blog-edit": Visit("/blogs/{blog}/edit"),
     "blog-delete": Visit("/blogs/{blog}/delete"),
     "blogs-bulk-confirm": Visit("/blogs/", confirm_bulk("With selected", "Black and white", "Publish")),

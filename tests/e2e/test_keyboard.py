@@ -67,3 +67,62 @@ def test_an_arrow_key_in_a_filter_menu_changes_it_and_only_the_filter_button_app
     expect(page).to_have_url(re.compile(r"status=published"))
     expect(page).to_have_url(re.compile(r"per_page=50"))
     expect(page.locator("#filter-status")).to_have_value("published")
+
+
+def test_a_keyboard_only_walk_writes_a_blog_with_two_tags_and_deletes_it(
+        page: Page, seeded_console: SeededConsole) -> None:
+    """From the overview to a saved blog tagged with an existing tag (taken from the
+    picker's suggestions with the arrow keys) and a new one, then deleted after the
+    confirmation page, which starts on Cancel."""
+    sign_in_by_keyboard(page, seeded_console)
+    tab_to(page, page.get_by_role("link", name="Blogs", exact=True))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{seeded_console.url}/blogs/")
+    tab_to(page, page.get_by_role("link", name="New blog"))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{seeded_console.url}/blogs/new")
+
+    expect(page.get_by_label("Title")).to_be_focused()
+    page.keyboard.type("Written by keyboard")
+    page.keyboard.press("Tab")
+    page.keyboard.type("No *mouse* was harmed.")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Status")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_label("Status")).to_have_value("published")
+
+    picker = page.get_by_test_id("tag-input")
+    tab_to(page, picker)
+    page.keyboard.type("gr")  # suggests "grey" (and nothing else of the seeded tags)
+    expect(picker).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("option", name="grey")).to_have_attribute("aria-selected", "true")
+    page.keyboard.press("Enter")
+    page.keyboard.type("no mouse")
+    page.keyboard.press("Enter")
+    page.keyboard.type("typo,")
+    chips = page.locator(".tag-chip")
+    expect(chips).to_have_text(["grey", "no mouse", "typo"])
+    tab_to(page, page.get_by_role("button", name="Remove typo"), backwards=True)
+    page.keyboard.press("Space")
+    expect(chips).to_have_text(["grey", "no mouse"])
+    expect(picker).to_be_focused()  # back where the typing goes
+    expect(page).to_have_url(f"{seeded_console.url}/blogs/new")  # Enter in the picker did not submit
+
+    tab_to(page, page.get_by_role("button", name="Save", exact=True))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/blogs/\d+$"))
+    expect(page.get_by_role("heading", name="Written by keyboard")).to_be_visible()
+    expect(page.locator("main .tag-badge")).to_have_text(["grey", "no mouse"])
+    expect(page.get_by_test_id("blog-body").locator("em")).to_have_text("mouse")
+
+    tab_to(page, page.get_by_role("link", name="Delete"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Delete 1 blog?")).to_be_visible()
+    expect(page.get_by_role("link", name="Cancel")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Yes, delete")).to_be_focused()
+    page.keyboard.press("Space")
+    expect(page).to_have_url(f"{seeded_console.url}/blogs/")
+    expect(page.locator("main > .alert")).to_contain_text("Written by keyboard")
+    expect(page.get_by_role("link", name="Written by keyboard")).to_have_count(0)
