@@ -212,3 +212,15 @@ def test_tags_sort_by_name_regardless_of_case(as_admin, write_blog):
     assert names == ["Alpha", "beta", "Delta", "gamma"]
     backwards = re.findall(r'data-name="([^"]+)"', as_admin.get("/tags/?sort=-name").text)
     assert backwards == ["gamma", "Delta", "beta", "Alpha"]
+
+
+def test_a_failed_form_starts_with_a_summary_linking_each_field(as_admin, write_blog):
+    write_blog("B", tags=["python"])
+    data = {"name": "PYTHON", "colour": "red", "description": "", "slug": ""}
+    html = as_admin.post("/tags/new", data=data).text
+    summary = html.split('data-testid="form-errors"', 1)[1].split("</div>", 1)[0]
+    assert "2 fields need a change:" in summary
+    assert '<a class="alert-link" href="#name">Name</a>: A tag with this name already exists.' in summary
+    assert '<a class="alert-link" href="#colour">Colour</a>: Use a colour like #1a2b3c.' in summary
+    assert html.index('data-testid="form-errors"') < html.index('id="name"')  # above the fields
+    assert 'data-testid="form-errors"' not in as_admin.get("/tags/new").text  # a blank form: none
