@@ -218,6 +218,33 @@ def test_warning_and_critical_colours_hold_until_the_value_falls_below_the_hyste
         expect(page.get_by_test_id("ram-percent")).to_have_text(f"{percent}.0%")
 
 
+def test_level_changes_are_announced_politely_once_each_not_every_sample(
+        page: Page, monitor_server: RestartableLiveServer) -> None:
+    """The polite live region speaks when a level changes (both gauges in one sentence)
+    and stays silent while samples arrive at the same level."""
+    sign_in(page, monitor_server)
+    open_monitor(page, monitor_server)
+    announcer = page.get_by_test_id("level-announcer")
+    expect(announcer).to_have_attribute("aria-live", "polite")
+    page.evaluate(FEED_SAMPLE, [50, 0])  # whatever the real memory is, start from "ok"
+    page.evaluate("""() => {
+        window.announcements = [];
+        new MutationObserver(() => window.announcements.push(
+            document.querySelector('[data-testid=level-announcer]').textContent))
+            .observe(document.querySelector('[data-testid=level-announcer]'),
+                     {childList: true, characterData: true, subtree: true});
+    }""")
+    for number, percent in enumerate((55, 60, 81, 84, 79, 78, 76, 70, 95, 93, 50), start=1):
+        page.evaluate(FEED_SAMPLE, [percent, number])
+        expect(page.get_by_test_id("ram-percent")).to_have_text(f"{percent}.0%")
+    assert page.evaluate("window.announcements") == [
+        "RAM used: Warning, 81.0% Swap used: Warning, 81.0%",
+        "RAM used: Normal, 76.0% Swap used: Normal, 76.0%",
+        "RAM used: Critical, 95.0% Swap used: Critical, 95.0%",
+        "RAM used: Normal, 50.0% Swap used: Normal, 50.0%",
+    ]
+
+
 FEED_SAMPLE = """([percent, number]) => {
     const gib = 1024 ** 3, total = 16 * gib, used = total * percent / 100;
     const handler = window.webappMonitor.socket.listeners("memory")[0];

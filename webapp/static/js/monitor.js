@@ -67,6 +67,7 @@
     var gauge = function (name) {
       return {
         card: one('[data-gauge="' + name + '"]'),
+        heading: one("#" + name + "-heading"),
         percent: one('[data-field="' + name + '-percent"]'),
         level: one('[data-field="' + name + '-level"]'),
         progress: one('[data-field="' + name + '-progress"]'),
@@ -86,6 +87,7 @@
       interval: one("#monitor-interval"),
       state: one('[data-testid="monitor-state"]'),
       stale: one('[data-testid="stale-marker"]'),
+      announcer: one('[data-testid="level-announcer"]'),
       lastSample: one('[data-testid="last-sample"]'),
       lastTime: one('[data-field="last-time"]'),
       lastSeq: one('[data-field="last-seq"]'),
@@ -146,8 +148,12 @@
 
   function renderSample(sample) {
     var swap = sample.swap || {};
-    renderGauge("ram", sample.ram.percent, sample.ram.used, sample.ram.total);
-    renderGauge("swap", sample.swap_used_percent, swap.used, swap.total);
+    var changes = [];
+    renderGauge("ram", sample.ram.percent, sample.ram.used, sample.ram.total, changes);
+    renderGauge("swap", sample.swap_used_percent, swap.used, swap.total, changes);
+    // One polite announcement when a level changes (both gauges at once), none otherwise:
+    // a screen reader hears "RAM used: Warning, 82.0%", not every sample.
+    if (changes.length) { ui.announcer.textContent = changes.join(" "); }
     renderFields(ui.fields.virtual, sample.virtual || {}, state.levels.ram);
     renderFields(ui.fields.swap, swap, state.levels.swap);
     ui.lastTime.textContent = format.time(sample.ts);
@@ -158,9 +164,15 @@
     chart.options.scales.y.ticks.stepSize = parts.byteStep(sample.ram.total);
   }
 
-  function renderGauge(name, percent, used, total) {
-    var level = state.levels[name] = nextLevel(state.levels[name], percent);
+  /** Draw one gauge; a change of level is added to `changes` as a sentence. */
+  function renderGauge(name, percent, used, total, changes) {
+    var previous = state.levels[name];
+    var level = state.levels[name] = nextLevel(previous, percent);
     var gauge = ui.gauges[name];
+    if (level !== previous) {
+      changes.push(texts.levelChanged.replace("{gauge}", gauge.heading.textContent.trim())
+        .replace("{level}", texts[level]).replace("{percent}", format.percent(percent)));
+    }
     gauge.percent.textContent = format.percent(percent);
     gauge.used.textContent = format.bytes(used);
     gauge.total.textContent = format.bytes(total);
