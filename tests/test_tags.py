@@ -224,3 +224,15 @@ def test_a_failed_form_starts_with_a_summary_linking_each_field(as_admin, write_
     assert '<a class="alert-link" href="#colour">Colour</a>: Use a colour like #1a2b3c.' in summary
     assert html.index('data-testid="form-errors"') < html.index('id="name"')  # above the fields
     assert 'data-testid="form-errors"' not in as_admin.get("/tags/new").text  # a blank form: none
+
+
+@pytest.mark.parametrize("then,where", [("", "/tags/"), ("add", "/tags/new"), ("continue", "edit")])
+def test_save_and_add_another_or_continue_editing(app, as_admin, then, where):
+    name = f"saved {then or 'plain'}"
+    data = {"name": name, "colour": "#123456", "description": "", "slug": "", "then": then}
+    response = as_admin.post("/tags/new", data=data)
+    expected = f"/tags/{tag_id(app, name)}/edit" if where == "edit" else where
+    assert response.status_code == 302 and response.location == expected
+    assert "created." in as_admin.get(expected).text  # the message follows to the next page
+    form = as_admin.get(expected if where != "/tags/" else "/tags/new").text
+    assert 'data-testid="save-add"' in form and 'data-testid="save-continue"' in form

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
@@ -94,20 +94,35 @@ def add_form_errors(form: FlaskForm, error: ValidationError) -> None:
         field.errors = [*field.errors, *messages] if isinstance(field.errors, list) else list(messages)
 
 
-def saved(form: FlaskForm, save: Callable[[], str], endpoint: str) -> BaseResponse | None:
-    """Run ``save``; on success flash its message and redirect to ``endpoint``.
+class Saved(NamedTuple):
+    """What a form's save did: the message to show, and the saved record's edit page."""
+
+    message: str
+    edit_url: str | None = None
+
+
+def saved(form: FlaskForm, save: Callable[[], Saved], endpoint: str,
+          add_endpoint: str | None = None) -> BaseResponse | None:
+    """Run ``save``; on success flash its message and go on as the button said: back to
+    the list (``endpoint``), to a blank form ("Save and add another": ``add_endpoint``) or
+    to the record's form ("Save and continue editing").
 
     None: the form shows why not (a refused field beside the field, a newer version
     above the form) and the page is rendered again with what was typed.
     """
     try:
-        message = save()
+        done = save()
     except ValidationError as err:
         add_form_errors(form, err)
     except Conflict as err:
         flash(err.message, "warning")
     else:
-        flash(message, "success")
+        flash(done.message, "success")
+        then = request.form.get("then")
+        if then == "continue" and done.edit_url:
+            return redirect(done.edit_url)
+        if then == "add" and add_endpoint:
+            return redirect(url_for(add_endpoint))
         return redirect(url_for(endpoint))
     return None
 

@@ -17,7 +17,7 @@ from webapp.services import tags as tag_service
 from webapp.services.filters import ascii_int
 from webapp.services.paging import ListQuery
 from webapp.services.tags import TagData
-from webapp.views.helpers import download_response, role_required, saved
+from webapp.views.helpers import Saved, download_response, role_required, saved
 
 bp = Blueprint("tags", __name__, url_prefix="/tags")
 
@@ -50,18 +50,19 @@ def form_page(tag_id: int | None = None) -> str | Response:
     """Create a tag, or edit one: a save over a newer version is refused."""
     tag = tag_service.get_tag(tag_id) if tag_id is not None else None
     form = TagForm(obj=tag) if request.method == "GET" else TagForm()
-    if form.validate_on_submit() and (done := saved(form, lambda: _save(form, tag), "tags.index")):
+    save = partial(_save, form, tag)
+    if form.validate_on_submit() and (done := saved(form, save, "tags.index", "tags.create")):
         return done
     return render_template("tags/form.html", form=form, tag=tag)
 
 
-def _save(form: TagForm, tag: Tag | None) -> str:
+def _save(form: TagForm, tag: Tag | None) -> Saved:
     """Create or update the tag; the message saying so."""
     if tag is None:
         created = tag_service.create_tag(_tag_data(form), current_user)
-        return _("Tag “%(name)s” created.", name=created.name)
+        return Saved(_("Tag “%(name)s” created.", name=created.name), url_for("tags.edit", tag_id=created.id))
     tag_service.update_tag(tag.id, _tag_data(form), current_user, _version(form.version.data))
-    return _("Tag “%(name)s” saved.", name=form.name.data)
+    return Saved(_("Tag “%(name)s” saved.", name=form.name.data), url_for("tags.edit", tag_id=tag.id))
 
 
 @bp.route("/<int:tag_id>/delete", methods=["GET", "POST"])
@@ -91,13 +92,13 @@ def merge(tag_id: int) -> str | Response:
     return render_template("tags/merge.html", form=form, tag=tag, usage=tag_service.usage_count(tag_id))
 
 
-def _merge(tag: Tag, target_id: int) -> str:
+def _merge(tag: Tag, target_id: int) -> Saved:
     """Merge ``tag`` into the target; the message saying how many blogs moved."""
     name = tag.name
     moved = tag_service.merge_tags(tag.id, target_id, current_user)
-    return ngettext("Merged “%(name)s” into “%(target)s”: %(num)d blog moved.",
+    return Saved(ngettext("Merged “%(name)s” into “%(target)s”: %(num)d blog moved.",
                     "Merged “%(name)s” into “%(target)s”: %(num)d blogs moved.",
-                    moved, name=name, target=tag_service.get_tag(target_id).name)
+                    moved, name=name, target=tag_service.get_tag(target_id).name))
 
 
 def _tag_data(form: TagForm) -> TagData:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -19,6 +21,7 @@ from webapp.services.filters import ascii_int, is_id, parse_ids
 from webapp.services.paging import ListQuery
 from webapp.services.users import UserData
 from webapp.views.helpers import (
+    Saved,
     download_response,
     role_required,
     safe_back_url,
@@ -64,18 +67,19 @@ def form_page(user_id: int | None = None) -> str | Response:
     if validate_form(form, lambda: user_service.check_user_data(_user_data(form), user_id)):
         if user is None and not form.password.data:
             form.password.errors.append(_("Enter a password for the new account."))
-        elif (done := saved(form, lambda: _save(form, user), "users.index")) is not None:
+        elif done := saved(form, partial(_save, form, user), "users.index", "users.create"):
             return done
     return render_template("users/form.html", form=form, user=user)
 
 
-def _save(form: UserForm, user: User | None) -> str:
+def _save(form: UserForm, user: User | None) -> Saved:
     """Create or update the account; the message saying so."""
     if user is None:
         created = user_service.create_user(_user_data(form), current_user)
-        return _("User %(name)s created.", name=created.username)
+        return Saved(_("User %(name)s created.", name=created.username),
+                     url_for("users.edit", user_id=created.id))
     user_service.update_user(user.id, _user_data(form), current_user, _int(form.version.data))
-    return _("User %(name)s saved.", name=user.username)
+    return Saved(_("User %(name)s saved.", name=user.username), url_for("users.edit", user_id=user.id))
 
 
 @bp.route("/<int:user_id>/delete", methods=["GET", "POST"])
