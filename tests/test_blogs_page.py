@@ -74,7 +74,8 @@ def test_csrf_token_is_the_sessions_own_and_is_accepted(app, admin, make_user):
     admin_client, vera_client = signed_in(app, "admin"), signed_in(app, "vera")
     html = admin_client.get("/blogs/").text
     first = page_token(html)
-    assert html.count(first) == 3  # one token per page: the meta tag, the sign-out form and the bulk form
+    # One token per page: the meta tag, the sign-out form, the language menu and the bulk form.
+    assert html.count(first) == 4
     again = page_token(admin_client.get("/blogs/").text)  # signed anew (with its time), same secret
     other = page_token(vera_client.get("/blogs/").text)
     assert other not in (first, again)

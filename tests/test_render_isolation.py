@@ -70,7 +70,7 @@ class Controls:
     edit_links: int  # links to …/edit, …/merge
     delete_links: int  # links to …/delete
     new_links: int  # links to …/new
-    post_forms: int  # forms with fields that post anywhere but the sign-out
+    post_forms: int  # forms with fields that post anywhere but the sign-out and the language menu
     admin_links: int  # navigation to the users and the audit log
     ragged_rows: int  # table rows with another number of cells than the head
 
@@ -90,7 +90,8 @@ class Controls:
             edit_links=sum(link.endswith(("/edit", "/merge")) for link in links),
             delete_links=sum(link.endswith("/delete") for link in links),
             new_links=sum(link.endswith("/new") for link in links),
-            post_forms=sum(not f.attrs.get("action", "").endswith("/auth/logout") for f in posting.values()),
+            post_forms=sum(not f.attrs.get("action", "").endswith(("/auth/logout", "/language"))
+                           for f in posting.values()),
             admin_links=sum(link in ("/users", "/audit") for link in links),
             ragged_rows=_ragged_rows(page),
         )

@@ -9,13 +9,13 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, has_request_context, request
-from flask_babel import Babel
+from flask import Flask
 from flask_babel import lazy_gettext as _l
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.config import load_config
 from webapp.extensions import csrf, db, login_manager, migrate, socketio
+from webapp.i18n import ConsoleBabel, select_locale
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -52,7 +52,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
     csrf.init_app(app)
-    Babel(app, locale_selector=select_locale)  # one per app: it keeps the catalogues
+    ConsoleBabel(app, locale_selector=select_locale)  # one per app: it keeps the catalogues
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")
@@ -68,13 +68,6 @@ def register_extensions(app: Flask) -> None:
         history_size=app.config["MONITOR_HISTORY"],
         processes_every=app.config["MONITOR_PROCESSES_SECONDS"],
     )
-
-
-def select_locale() -> str | None:
-    """The best of the configured languages for this request."""
-    if not has_request_context():  # CLI, scheduler: the default locale
-        return None
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
 
 
 def register_blueprints(app: Flask) -> None:

@@ -63,7 +63,8 @@ class DefaultConfig:
     # Display.
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"  # the display time zone; storage is always UTC
-    LANGUAGES = ("en",)
+    # The languages offered, by their catalogue names (webapp/translations/<name>/).
+    LANGUAGES = ("en", "zh_CN")
 
     # Security headers (see webapp/security.py).
     CONTENT_SECURITY_POLICY = (

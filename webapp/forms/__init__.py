@@ -4,6 +4,7 @@ from webapp.forms.accounts import (
     AuditFilterForm,
     BulkUserForm,
     ConfirmForm,
+    LanguageForm,
     LoginForm,
     PasswordChangeForm,
     SetupForm,
@@ -12,6 +13,6 @@ from webapp.forms.accounts import (
 from webapp.forms.content import BlogForm, BulkBlogForm, MergeTagForm, TagForm
 
 __all__ = [
-    "AuditFilterForm", "BlogForm", "BulkBlogForm", "BulkUserForm", "ConfirmForm", "LoginForm",
+    "AuditFilterForm", "BlogForm", "BulkBlogForm", "BulkUserForm", "ConfirmForm", "LanguageForm", "LoginForm",
     "MergeTagForm", "PasswordChangeForm", "SetupForm", "TagForm", "UserForm",
 ]

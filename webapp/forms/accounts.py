@@ -38,6 +38,13 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
+class LanguageForm(FlaskForm):
+    """The language switcher of the navigation bar: the pressed button names the language."""
+
+    locale = HiddenField()
+    next = HiddenField()
+
+
 class PasswordPairMixin:
     """A new password typed twice."""
 

@@ -39,6 +39,8 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: The language chosen with the switcher (one of LANGUAGES); None: the browser's.
+    locale: Mapped[str | None] = mapped_column(String(16))
     version: Mapped[int] = mapped_column(default=1)
 
     __table_args__ = (

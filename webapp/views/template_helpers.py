@@ -19,6 +19,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from webapp import localtime
+from webapp.i18n import current_language, html_lang, language_choices
 from webapp.models.types import utcnow
 from webapp.services.paging import Page
 
@@ -33,6 +34,9 @@ def register(app: Flask) -> None:
     app.add_template_global(sort_link)
     app.add_template_global(page_urls)
     app.add_template_global(get_locale)
+    app.add_template_global(html_lang)
+    app.add_template_global(language_choices)
+    app.add_template_global(current_language)
     app.context_processor(page_gettext)
 
 
@@ -78,6 +82,10 @@ _LABELS = {
     "role": {"admin": _l("administrator"), "editor": _l("editor"), "viewer": _l("viewer")},
     "action": {"create": _l("create"), "update": _l("update"), "delete": _l("delete")},
     "status": {"draft": _l("draft"), "published": _l("published")},
+    "run_status": {"submitted": _l("submitted"), "succeeded": _l("succeeded"), "failed": _l("failed"),
+                   "missed": _l("missed"), "skipped": _l("skipped")},
+    "param_type": {"str": _l("text"), "int": _l("whole number"), "float": _l("number"),
+                   "bool": _l("yes or no")},
 }
 
 
