@@ -53,7 +53,8 @@ def trigger_in_words(trigger: Any) -> str:
         fields = {f.name: str(f) for f in trigger.fields}
         line = " ".join(fields[n] for n in ("minute", "hour", "day", "month", "day_of_week"))
         extra = [f"{n}={fields[n]}" for n in ("second", "year", "week") if fields[n] not in ("*", "0")]
-        return " ".join([f"cron {line}", *extra])
+        text = request_translations().ugettext("cron %(line)s") % {"line": line}
+        return " ".join([text, *extra])
     if isinstance(trigger, DateTrigger):
         return _("once at %(when)s", when=trigger.run_date.strftime("%Y-%m-%d %H:%M:%S %Z"))
     return str(trigger)

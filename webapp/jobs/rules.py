@@ -92,7 +92,7 @@ def check_schedule(trigger: BaseTrigger, never_field: str, grace: float | None =
                 errors.update(err.fields)
     shortest = limits.min_interval_seconds()
     if isinstance(trigger, IntervalTrigger) and trigger.interval_length < shortest:
-        errors["seconds"] = [_("Use an interval of at least %(n)s seconds.", n=f"{shortest:g}")]
+        errors["seconds"] = [_("Use an interval of at least %(n)s seconds.", n=format(shortest, "g"))]
     if errors:
         raise ValidationError(errors)
     if not fires(trigger, now, limits.job_defaults()["misfire_grace_time"] if grace is None else grace):

@@ -21,6 +21,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.triggers.base import BaseTrigger
 from flask import Flask
 from flask_apscheduler import APScheduler
+from flask_babel import gettext as _
 
 from webapp.jobs import extra_run, history, registry, rules
 from webapp.jobs.keys import KeyedMemoryJobStore
@@ -152,8 +153,8 @@ class ConsoleScheduler(APScheduler):
     def add_job(self, id: str, func: str, **kwargs: Any) -> Any:
         """Add a job: registered task, checked schedule, the job defaults for unset options."""
         if not isinstance(id, str) or not JOB_ID.fullmatch(id) or id in {".", ".."}:
-            raise ValidationError({"id": ["Use 1 to 191 letters, digits, dots, dashes, underscores "
-                                          "or colons."]})
+            raise ValidationError({"id": [_("Use 1 to 191 letters, digits, dots, dashes, underscores "
+                                            "or colons.")]})
         registered = registry.get_task(str(func))
         kwargs["kwargs"] = registry.validate_kwargs(
             registered, registry.bind_args(registered, kwargs.pop("args", None), kwargs.get("kwargs")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
 
@@ -39,10 +40,11 @@ def register_handlers(socketio: SocketIO) -> None:
         """Join the room of an update interval (1, 2, 5 or 10 ticks) and get the recent history."""
         if not current_user.is_authenticated:  # signed out, deactivated or password changed since
             disconnect()
-            return {"ok": False, "error": "not signed in"}
+            return {"ok": False, "error": _("not signed in")}
         interval = data.get("interval") if isinstance(data, dict) else None
         if type(interval) is not int or interval not in INTERVALS:
-            return {"ok": False, "error": f"interval must be one of {list(INTERVALS)}"}
+            return {"ok": False,
+                    "error": _("interval must be one of %(intervals)s", intervals=list(INTERVALS))}
         sid = request.sid  # type: ignore[attr-defined]
         for other in INTERVALS:
             leave_room(interval_room(other))

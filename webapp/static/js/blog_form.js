@@ -44,6 +44,8 @@
   var field = form.querySelector("[data-tag-picker]");
   if (!field) { return; }
   var labels = Array.prototype.slice.call(field.labels || []);  // read before the type changes
+  // The remove buttons' label, translated by the template: "Remove {name}".
+  var removeLabel = field.getAttribute("data-remove-label") || "{name}";
   var names = field.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
   var wrapper = document.createElement("div");
   wrapper.className = "form-control d-flex flex-wrap gap-1 align-items-center tag-picker";
@@ -79,7 +81,7 @@
       var remove = document.createElement("button");
       remove.type = "button";
       remove.className = "btn-close btn-close-white btn-sm";
-      remove.setAttribute("aria-label", "Remove " + name);
+      remove.setAttribute("aria-label", removeLabel.replace("{name}", name));
       remove.addEventListener("click", function () { names.splice(index, 1); sync(); input.focus(); });
       chip.appendChild(remove);
       wrapper.insertBefore(chip, input);

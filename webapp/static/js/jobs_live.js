@@ -22,20 +22,32 @@
       });
   }
 
-  function badge(status, extraClass) {
-    var span = document.createElement("span");
+  // The page's words (templates/macros/jobs.html, job_words): this file holds no English.
+  var words = document.getElementById("job-words");
+  function word(key) {
+    var found = words && words.content.querySelector('[data-word="' + key + '"]');
+    return found ? found.textContent : key;
+  }
+
+  /** A run's status as a badge, in the page's language. */
+  function badge(status) {
     var colours = { succeeded: "success", failed: "danger", missed: "warning", skipped: "secondary" };
-    span.className = "badge text-bg-" + (extraClass || colours[status] || "info");
-    span.textContent = status;
+    var span = stateBadge("status-" + status, colours[status] || "info");
     span.setAttribute("data-status", status);
+    return span;
+  }
+
+  /** A job's state (a key of the page's words) as a badge. */
+  function stateBadge(key, colour) {
+    var span = document.createElement("span");
+    span.className = "badge text-bg-" + colour;
+    span.textContent = word(key);
     return span;
   }
 
   // -- the job list -----------------------------------------------------------------
   var jobs = document.getElementById("jobs");
   if (jobs) {
-    var words = document.getElementById("job-words").content;
-    var word = function (key) { return words.querySelector("[data-word=" + key + "]").textContent; };
     every(PERIOD, function () {
       var rows = jobs.querySelectorAll("tr[data-job-id]");
       if (!rows.length) { return Promise.resolve(); }
@@ -48,7 +60,9 @@
           var state = row.querySelector("[data-cell=state]");
           var last = row.querySelector("[data-cell=last_run]");
           if (!job) {
-            state.replaceChildren(badge(word("gone"), "secondary"));
+            var gone = stateBadge("gone", "secondary");
+            gone.setAttribute("data-state", "gone");
+            state.replaceChildren(gone);
             row.classList.add("text-body-secondary");
             return;
           }
@@ -65,8 +79,8 @@
           } else {
             next.textContent = "—";
           }
-          state.replaceChildren(job.paused ? badge(word("paused"), "warning") :
-            job.held ? badge(word("held"), "secondary") : badge(word("scheduled"), "success"));
+          state.replaceChildren(job.paused ? stateBadge("paused", "warning") :
+            job.held ? stateBadge("held", "secondary") : stateBadge("scheduled", "success"));
           if (job.last_status) {
             var parts = [badge(job.last_status)];
             if (job.last_duration_ms !== null) {
