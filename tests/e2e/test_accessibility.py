@@ -12,18 +12,15 @@ One browser context per theme, signed in once, and one seeded server for the mod
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import PASSWORD
 from tests.e2e.conftest import SEEDED_TAG_COLOURS, LiveServer, SeededConsole
+from tests.e2e.pages import PAGES, sign_in, themed_context
 
-AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 THEMES = ("light", "dark")
 BLOCKING = ("serious", "critical")
 
@@ -39,29 +36,13 @@ RUN_AXE = """async () => {
 # -- contexts ------------------------------------------------------------------------
 
 
-def themed_context(browser: Browser, theme: str, **options: Any) -> BrowserContext:
-    """A context whose pages start in ``theme`` (as chosen in the theme menu) with axe loaded."""
-    context = browser.new_context(reduced_motion="reduce", **options)
-    context.add_init_script(f"localStorage.setItem('webapp.theme', {theme!r});")
-    context.add_init_script(path=AXE)
-    return context
-
-
-def sign_in(page: Page, url: str, login: str) -> None:
-    page.goto(f"{url}/auth/login")
-    page.get_by_label("Username or email").fill(login)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("current-user")).to_be_visible()
-
-
 @pytest.fixture(scope="module", params=THEMES)
 def admin_page(request: pytest.FixtureRequest, browser: Browser,
                seeded_console: SeededConsole) -> Iterator[Page]:
     """A page signed in as the seeded administrator, in one theme (the fixture's param)."""
-    context = themed_context(browser, request.param)
+    context = themed_context(browser, request.param, axe=True)
     page = context.new_page()
-    sign_in(page, seeded_console.url, seeded_console.admin)
+    sign_in(page, seeded_console)
     expect(page.locator("html")).to_have_attribute("data-bs-theme", request.param)
     yield page
     context.close()
@@ -93,103 +74,10 @@ def assert_accessible(page: Page) -> None:
 # -- the pages -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Visit:
-    """How to bring a page to the state checked: a path, then optional steps."""
-
-    path: str
-    steps: Callable[[Page], None] | None = None
-
-
-def wait_for_monitor(page: Page) -> None:
-    """The first sample and the process list have been drawn."""
-    page.wait_for_function("() => document.querySelector('[data-testid=last-sample]').dataset.seq !== ''")
-    first_process = page.locator('[data-testid="processes"] tbody tr td').first
-    expect(first_process).not_to_have_text("No process data yet.")
-
-
-def wait_for_swagger(page: Page) -> None:
-    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
-
-
-def submit_empty_user_form(page: Page) -> None:
-    page.get_by_role("button", name="Save").click()
-    expect(page.locator(".invalid-feedback").first).to_be_visible()
-
-
-def confirm_bulk(list_label: str, row_label: str, action: str) -> Callable[[Page], None]:
-    """Tick one row, choose ``action`` in the bulk menu and Apply: the confirmation page."""
-    def steps(page: Page) -> None:
-        page.get_by_label(row_label, exact=True).check()
-        page.get_by_label(list_label).select_option(label=action)
-        page.get_by_role("button", name=re.compile(r"^Apply")).click()
-        expect(page.get_by_test_id("bulk-confirm")).to_be_visible()
-    return steps
-
-
-def create_a_token(page: Page) -> None:
-    page.get_by_label("Token name").fill("laptop")
-    page.get_by_role("button", name="Create token").click()
-    expect(page.get_by_test_id("new-token")).to_be_visible()
-
-
-def suggest_tags(page: Page) -> None:
-    page.get_by_test_id("tag-input").focus()
-    page.keyboard.type("e")
-    page.keyboard.press("ArrowDown")
-    expect(page.get_by_role("listbox")).to_be_visible()
-
-
-def open_theme_menu(page: Page) -> None:
-    page.locator("#theme-menu").click()
-    expect(page.locator('[data-theme-value="dark"]')).to_be_visible()
-
-
-PAGES = {
-    "overview": Visit("/"),
-    "overview-theme-menu": Visit("/", open_theme_menu),
-    "users": Visit("/users/"),
-    "users-filtered": Visit("/users/?q=a&role=viewer&sort=-email"),
-    "user-new": Visit("/users/new"),
-    "user-new-errors": Visit("/users/new", submit_empty_user_form),
-    "user-edit": Visit("/users/{editor}/edit"),
-    "user-delete": Visit("/users/{editor}/delete"),
-    "users-bulk-confirm": Visit("/users/", confirm_bulk("With selected", "Select grace", "Deactivate")),
-    "blogs": Visit("/blogs/"),
-    "blogs-filtered": Visit("/blogs/?status=published&sort=title"),
-    "blog-detail": Visit("/blogs/{blog}"),
-    "blog-new": Visit("/blogs/new"),
-    "blog-new-tag-suggestions": Visit("/blogs/new", suggest_tags),
-    "blog-edit": Visit("/blogs/{blog}/edit"),
-    "blog-delete": Visit("/blogs/{blog}/delete"),
-    "blogs-bulk-confirm": Visit("/blogs/", confirm_bulk("With selected", "Black and white", "Publish")),
-    "tags": Visit("/tags/"),
-    "tag-new": Visit("/tags/new"),
-    "tag-edit": Visit("/tags/{tag}/edit"),
-    "tag-merge": Visit("/tags/{tag}/merge"),
-    "tag-delete": Visit("/tags/{tag}/delete"),
-    "monitor": Visit("/monitor/", wait_for_monitor),
-    "jobs": Visit("/jobs/"),
-    "job-new": Visit("/jobs/new"),
-    "job-detail": Visit("/jobs/{job}"),
-    "job-edit": Visit("/jobs/{job}/edit"),
-    "job-delete": Visit("/jobs/{job}/delete"),
-    "job-history": Visit("/jobs/history"),
-    "audit": Visit("/audit/"),
-    "profile": Visit("/auth/profile"),
-    "profile-new-token": Visit("/auth/profile", create_a_token),
-    "api-docs": Visit("/api/v1/docs", wait_for_swagger),
-    "not-found": Visit("/no-such-page"),
-}
-
-
 @pytest.mark.parametrize("name", PAGES)
 def test_signed_in_pages_have_no_serious_violations(admin_page: Page, seeded_console: SeededConsole,
                                                     name: str) -> None:
-    visit = PAGES[name]
-    admin_page.goto(seeded_console.url + visit.path.format(**seeded_console.ids))
-    if visit.steps:
-        visit.steps(admin_page)
+    PAGES[name].open(admin_page, seeded_console)
     assert_accessible(admin_page)
 
 
@@ -197,7 +85,7 @@ def test_signed_in_pages_have_no_serious_violations(admin_page: Page, seeded_con
 def test_signed_out_pages_have_no_serious_violations(browser: Browser, seeded_console: SeededConsole,
                                                      theme: str) -> None:
     """The sign-in page, as it opens and after a failed attempt, and an error page."""
-    context = themed_context(browser, theme)
+    context = themed_context(browser, theme, axe=True)
     page = context.new_page()
     page.goto(f"{seeded_console.url}/auth/login")
     assert_accessible(page)
@@ -215,7 +103,7 @@ def test_signed_out_pages_have_no_serious_violations(browser: Browser, seeded_co
 def test_the_setup_page_has_no_serious_violations(browser: Browser, live_server: LiveServer,
                                                   theme: str) -> None:
     """The first-run page of an empty console."""
-    context = themed_context(browser, theme)
+    context = themed_context(browser, theme, axe=True)
     page = context.new_page()
     page.goto(f"{live_server.url}/auth/setup")
     expect(page.get_by_role("button", name="Create administrator")).to_be_visible()
