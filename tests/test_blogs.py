@@ -379,3 +379,28 @@ def test_a_blog_form_without_a_version_is_a_conflict(app, as_admin, write_blog):
 def test_request_bodies_over_the_limit_are_413(as_admin):
     big = "x" * (9 * 1024 * 1024)
     assert as_admin.post("/blogs/preview", data={"body": big}).status_code == 413
+
+
+def test_the_conflict_panel_keeps_the_saved_texts_line_breaks(app, as_admin, write_blog):
+    from pathlib import Path
+
+    blog_id = write_blog("Original", body="one")
+    as_admin.post(f"/blogs/{blog_id}/edit", data=form(title="Theirs", body="line one\nline two", version="1"))
+    html = as_admin.post(f"/blogs/{blog_id}/edit", data=form(title="Mine", body="mine", version="1")).text
+    assert '<pre class="mb-0 conflict-text">line one\nline two</pre>' in html
+    css = (Path(app.static_folder) / "css" / "app.css").read_text()
+    assert re.search(r"\.conflict-text\s*\{\s*white-space:\s*pre-wrap;", css)
+
+
+@pytest.mark.parametrize("then", ["", "add", "continue"])
+def test_a_blog_saves_and_goes_where_its_button_says(app, as_admin, then):
+    response = as_admin.post("/blogs/new", data=form(title=f"Saved {then or 'plain'}", then=then))
+    assert response.status_code == 302
+    blog_id = db_blog_id(app, f"Saved {then or 'plain'}")
+    assert response.location == {"": f"/blogs/{blog_id}", "add": "/blogs/new",
+                                 "continue": f"/blogs/{blog_id}/edit"}[then]
+
+
+def db_blog_id(app, title: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Blog.id).where(Blog.title == title))

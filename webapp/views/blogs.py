@@ -91,7 +91,7 @@ def create() -> str | BaseResponse:
             add_form_errors(form, err)
         else:
             flash(_("Blog “%(title)s” created.", title=blog.title), "success")
-            return redirect(url_for("blogs.detail", blog_id=blog.id))
+            return redirect(_after_save(blog.id))
     return _form_page(form, blog=None, current=None)
 
 
@@ -116,8 +116,18 @@ def edit(blog_id: int) -> str | BaseResponse:
             current = blog_service.get_blog(blog_id)
         else:
             flash(_("Blog “%(title)s” saved.", title=form.title.data), "success")
-            return redirect(url_for("blogs.detail", blog_id=blog_id))
+            return redirect(_after_save(blog_id))
     return _form_page(form, blog=blog, current=current)
+
+
+def _after_save(blog_id: int) -> str:
+    """Where the button pressed leads: the blog, a blank form, or the blog's form again."""
+    then = request.form.get("then")
+    if then == "add":
+        return url_for("blogs.create")
+    if then == "continue":
+        return url_for("blogs.edit", blog_id=blog_id)
+    return url_for("blogs.detail", blog_id=blog_id)
 
 
 def _form_page(form: BlogForm, blog: Blog | None, current: Blog | None) -> str:
