@@ -9,9 +9,9 @@ from werkzeug.wrappers import Response
 from webapp.forms import LanguageForm
 from webapp.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_MAX_AGE, offered_languages
 from webapp.models import Role
-from webapp.services import preferences
-from webapp.services import users as user_service
+from webapp.services import dashboard, preferences
 from webapp.services.errors import ValidationError
+from webapp.views.audit_words import entry_views
 from webapp.views.helpers import safe_next_url
 
 bp = Blueprint("main", __name__)
@@ -26,9 +26,10 @@ def healthz() -> tuple[str, int, dict[str, str]]:
 @bp.get("/")
 @login_required
 def index() -> str:
-    """Overview: who is signed in and how many accounts each role has."""
-    counts = user_service.active_counts_by_role() if current_user.has_role(Role.ADMIN) else {}
-    return render_template("main/index.html", role_counts=counts, roles=list(Role))
+    """Overview: counts, the latest changes, failed runs, the next jobs and memory."""
+    summary = dashboard.overview(current_user)
+    return render_template("main/index.html", overview=summary, roles=list(Role),
+                           recent=entry_views(summary.recent), spark=dashboard.sparkline(summary.memory))
 
 
 @bp.post("/language")
