@@ -35,8 +35,9 @@ class BlogForm(FlaskForm):
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="draft")
     publish_at = DateTimeLocalField(_l("Publish at"), validators=[Optional(), WithinDates()],
                                     format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
-                                    description=_l("Shown as the publication time. Publishing drafts "
-                                                   "automatically comes with the job scheduler."))
+                                    description=_l("Shown as the publication time. A draft is published at "
+                                                   "this time while the task “Publish due blogs” is "
+                                                   "scheduled (Jobs)."))
     author_id = SelectField(_l("Author"), coerce=ascii_int, validators=[Optional(), id_range()],
                             validate_choice=False)
     tags = StringField(_l("Tags"), validators=[Length(max=2000)],
