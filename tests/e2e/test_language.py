@@ -36,7 +36,7 @@ def test_a_visitor_chooses_chinese_by_keyboard_and_keeps_it_after_signing_in(
     page.get_by_label("用户名或电子邮箱").fill("admin")
     page.get_by_label("密码", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
-    expect(page.get_by_role("link", name="博客")).to_be_visible()
+    expect(page.get_by_role("link", name="博客", exact=True)).to_be_visible()
 
     page.goto(f"{live_server.url}/blogs/new")
     page.get_by_test_id("tag-input").fill("alpha")

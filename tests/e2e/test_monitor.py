@@ -106,7 +106,7 @@ def test_samples_arrive_over_a_websocket_and_the_numbers_change(
         page: Page, monitor_server: RestartableLiveServer) -> None:
     """The page connects over WebSocket from the start; its numbers keep changing."""
     sign_in(page, monitor_server)
-    page.get_by_role("link", name="Monitor").click()
+    page.get_by_role("link", name="Monitor", exact=True).click()
     expect(page).to_have_url(f"{monitor_server.url}/monitor/")
     expect(page.get_by_role("heading", name="Memory monitor")).to_be_visible()
     expect(badge(page)).to_have_attribute("data-state", "connected")
