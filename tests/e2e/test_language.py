@@ -46,4 +46,4 @@ def test_a_visitor_chooses_chinese_by_keyboard_and_keeps_it_after_signing_in(
     choose_language(page, "English")
     expect(page).to_have_url(f"{live_server.url}/blogs/new")
     expect(page.locator("html")).to_have_attribute("lang", "en")
-    expect(page.get_by_role("link", name="Blogs")).to_be_visible()
+    expect(page.get_by_role("navigation").get_by_role("link", name="Blogs", exact=True)).to_be_visible()
