@@ -360,3 +360,18 @@ def test_an_id_with_a_trailing_newline_is_trimmed_by_the_form_and_refused_by_the
         readable_scheduler(app).add_job(job_id, "log_message", trigger="interval", hours=1)
     assert client.post("/jobs/new", data=form(id=job_id, crontab="0 3 * * *")).location == "/jobs/abc"
     assert [j.id for j in readable_scheduler(app).get_jobs()] == ["abc"]
+
+
+def test_run_times_show_to_the_second(admin_app):
+    app, client = admin_app
+    client.post("/jobs/new", data=form(crontab="0 3 * * *"))
+    when = datetime(2025, 6, 1, 3, 0, 7, tzinfo=UTC)
+    with app.app_context():
+        db.session.add(JobRun(job_id="nightly", scheduled_at=when, started_at=when + timedelta(seconds=2),
+                              status="succeeded", duration_ms=1.0))
+        db.session.commit()
+    page = client.get("/jobs/nightly").text
+    assert "<td>2025-06-01 03:00:07</td>" in page and "<td>2025-06-01 03:00:09</td>" in page
+    run = client.get("/jobs/nightly/runs").get_json()["runs"][0]
+    assert (run["scheduled_at"], run["started_at"]) == ("2025-06-01 03:00:07", "2025-06-01 03:00:09")
+    assert "2025-06-01 03:00:07" in client.get("/jobs/history").text

@@ -31,12 +31,12 @@ def from_local(naive: datetime) -> datetime:
     return naive.replace(tzinfo=display_zone()).astimezone(UTC)
 
 
-def short(value: datetime | None, zone: ZoneInfo | None = None) -> str:
-    """``2024-05-01 14:03`` in the display time zone (cheap enough for every list cell;
-    a list passes ``zone``, looked up once)."""
+def short(value: datetime | None, zone: ZoneInfo | None = None, seconds: bool = False) -> str:
+    """``2024-05-01 14:03`` in the display time zone (``seconds``: ``14:03:27``, for runs)."""
     if value is None:
         return ""
-    return value.astimezone(zone or display_zone()).replace(tzinfo=None).isoformat(" ", "minutes")
+    local = value.astimezone(zone or display_zone()).replace(tzinfo=None)
+    return local.isoformat(" ", "seconds" if seconds else "minutes")
 
 
 def relative(value: datetime, now: datetime | None = None, locale: str | None = None) -> str:

@@ -157,7 +157,7 @@ def runs(job_id: str) -> Response:
     page = job_service.runs(job_id, 1)
     stats = job_service.run_stats(job_id)
     return jsonify(stats=stats.__dict__, runs=[{
-        "id": run.id, "scheduled_at": short(run.scheduled_at), "status": run.status,
-        "started_at": short(run.started_at), "duration_ms": run.duration_ms,
+        "id": run.id, "scheduled_at": short(run.scheduled_at, seconds=True), "status": run.status,
+        "started_at": short(run.started_at, seconds=True), "duration_ms": run.duration_ms,
         "error": run.error, "traceback": run.traceback,
     } for run in page.items])
