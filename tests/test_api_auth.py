@@ -15,6 +15,7 @@ from webapp.extensions import db
 from webapp.models import ApiToken, User
 from webapp.models.types import utcnow
 from webapp.services import tags as tag_service
+from webapp.services import tokens
 
 
 def stored_tokens(app) -> list[ApiToken]:
@@ -251,3 +252,17 @@ def test_unknown_tokens_from_one_address_are_throttled_like_sign_ins(app, admin)
     assert valid.get("/api/v1/tags").status_code == 429
     other = valid.get("/api/v1/tags", environ_base={"REMOTE_ADDR": "10.9.9.9"})
     assert other.status_code == 200
+
+
+def test_revoking_a_token_asks_first_and_cancel_keeps_it(app, signed_in, admin):
+    _response, plaintext = create_on_profile(signed_in)
+    token = stored_tokens(app)[0]
+    profile = signed_in.get("/auth/profile").text
+    assert f'href="/auth/profile/tokens/{token.id}/revoke" data-testid="token-revoke"' in profile
+    confirm = signed_in.get(f"/auth/profile/tokens/{token.id}/revoke")
+    assert confirm.status_code == 200 and "my script" in confirm.text and token.prefix in confirm.text
+    assert 'href="/auth/profile#api-tokens" autofocus' in confirm.text  # Cancel first: Enter changes nothing
+    assert ApiClient(app, plaintext).get("/api/v1/tags").status_code == 200  # asking revoked nothing
+    with app.app_context():
+        others = tokens.create_token(db.session.get(User, admin.id), "admin's")[0].id
+    assert signed_in.get(f"/auth/profile/tokens/{others}/revoke").status_code == 404

@@ -54,13 +54,19 @@ def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     return token, plaintext
 
 
-def revoke_token(token_id: int, user: User) -> None:
-    """Delete one of the user's own tokens; other users' tokens are NotFound."""
+def own_token(token_id: int, user: User) -> ApiToken:
+    """One of the user's own tokens; other users' tokens are NotFound."""
     token = db.session.scalar(
         select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
     )
     if token is None:
         raise NotFound(_("No API token with id %(id)s.", id=token_id))
+    return token
+
+
+def revoke_token(token_id: int, user: User) -> None:
+    """Delete one of the user's own tokens; other users' tokens are NotFound."""
+    token = own_token(token_id, user)
     audit.record(user, "delete", token, {"name": [token.name, None], "prefix": [token.prefix, None]})
     db.session.delete(token)
     db.session.commit()

@@ -159,11 +159,15 @@ def create_token() -> str | Response:
     return render_profile(token_form=token_form)
 
 
-@bp.post("/profile/tokens/<int:token_id>/revoke")
+@bp.route("/profile/tokens/<int:token_id>/revoke", methods=["GET", "POST"])
 @login_required
-def revoke_token(token_id: int) -> Response:
-    """Revoke one of the user's own API tokens (POST with the CSRF token)."""
-    if ConfirmForm().validate_on_submit():
+def revoke_token(token_id: int) -> str | Response:
+    """Confirm (GET), then revoke one of the user's own API tokens (POST with the CSRF token)."""
+    token = token_service.own_token(token_id, current_user)
+    form = ConfirmForm()
+    if request.method == "GET":
+        return render_template("auth/confirm_revoke.html", token=token, form=form)
+    if form.validate_on_submit():
         token_service.revoke_token(token_id, current_user)
         flash(_("The API token has been revoked."), "success")
     return redirect(url_for("auth.profile", _anchor="api-tokens"))
