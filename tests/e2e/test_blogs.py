@@ -311,3 +311,17 @@ def test_blog_pages_log_no_console_errors(page: Page, live_server: LiveServer) -
     page.wait_for_load_state("load")
 
     assert problems == [], "\n".join(problems)
+
+
+def test_markdown_tables_have_borders(page: Page, live_server: LiveServer) -> None:
+    """A table in a blog's text is drawn with cell borders, as a reader expects."""
+    create_accounts(live_server, ("tabler", "editor"))
+    with live_server.app.app_context():
+        actor = db.session.scalar(select(User).where(User.username == "tabler"))
+        blog_id = create_blog(BlogData(title="Table", body="| a | b |\n|---|---|\n| 1 | 2 |"), actor).id
+    sign_in(page, live_server, "tabler")
+    page.goto(f"{live_server.url}/blogs/{blog_id}")
+    cell = page.get_by_test_id("blog-body").locator("td").first
+    expect(cell).to_have_text("1")
+    assert cell.evaluate("td => getComputedStyle(td).borderTopStyle") == "solid"
+    assert cell.evaluate("td => parseFloat(getComputedStyle(td).borderTopWidth)") >= 1
