@@ -375,3 +375,10 @@ def test_run_times_show_to_the_second(admin_app):
     run = client.get("/jobs/nightly/runs").get_json()["runs"][0]
     assert (run["scheduled_at"], run["started_at"]) == ("2025-06-01 03:00:07", "2025-06-01 03:00:09")
     assert "2025-06-01 03:00:07" in client.get("/jobs/history").text
+
+
+def test_task_help_keeps_its_placeholder_and_a_blank_form_shows_no_error(admin_app):
+    _app, client = admin_app
+    page = client.get("/jobs/new").text
+    assert "Writes “Hello, &lt;name&gt;” to the application log" in page
+    assert "is-invalid" not in page and 'data-testid="form-errors"' not in page

@@ -40,6 +40,9 @@ def test_add_a_cron_job_pause_resume_and_run_it_now(page: Page, scheduled_server
     sign_in(page, server, "root")
     page.goto(f"{server.url}/jobs/")
     page.get_by_test_id("job-add").click()
+    page.wait_for_load_state("networkidle")  # the first preview has come back
+    expect(page.get_by_test_id("fire-times-error")).to_be_hidden()  # a blank form: no error yet
+    expect(page.locator(".is-invalid")).to_have_count(0)
 
     page.get_by_label("Job id").fill("weekday-hello")
     page.get_by_label("Name", exact=True).fill("Weekday hello")

@@ -29,7 +29,9 @@
     showOnly(".trigger-panel", "data-kind", chosenKind());
   }
 
-  var timer = null, inFlight = null;
+  // Until the admin changes something, a preview that fails says nothing: a blank
+  // Add-job form must not open with an error.
+  var timer = null, inFlight = null, quiet = true;
   function refreshPreview() {
     if (inFlight) { inFlight.abort(); }
     inFlight = new AbortController();
@@ -46,7 +48,7 @@
           messages = messages.concat(result.body.errors[name]);
         });
         problem.textContent = messages.join(" ") || result.body.message;
-        problem.hidden = false;
+        problem.hidden = quiet;
         return;
       }
       problem.hidden = true;
@@ -67,6 +69,7 @@
   }
 
   function schedulePreview() {
+    quiet = false;
     clearTimeout(timer);
     timer = setTimeout(refreshPreview, 300);
   }
