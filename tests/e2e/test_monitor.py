@@ -186,7 +186,7 @@ def test_the_chart_gains_points_and_switches_range(
         button.click()
         expect(button).to_have_attribute("aria-pressed", "true")
         assert axis_span() == pytest.approx(seconds)
-    expect(page.get_by_test_id("history-note")).to_contain_text("record a memory sample")
+    expect(page.get_by_test_id("history-note")).to_contain_text("Record a memory sample")
 
 
 def test_warning_and_critical_colours_hold_until_the_value_falls_below_the_hysteresis(
