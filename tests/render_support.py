@@ -20,6 +20,10 @@ from werkzeug.test import TestResponse
 from tests.conftest import PASSWORD, Auth, CSRFClient, app_config
 from webapp import create_app
 from webapp.extensions import db
+from webapp.models import User
+from webapp.services import jobs as job_service
+from webapp.services import users as user_service
+from webapp.services.users import UserData
 
 
 def production_app(folder: Path, **config: Any) -> Flask:
@@ -158,3 +162,23 @@ class Page(HTMLParser):
         """All text of the page (scripts' and styles' included), character references decoded."""
         return "".join(self.texts)
 
+
+def add_user(username: str, role: str) -> User:
+    """An active account with the tests' password, made as the CLI would."""
+    data = UserData(username=username, email=f"{username}@example.com", role=role, active=True,
+                    password=PASSWORD)
+    return user_service.create_user_as_system(data)
+
+
+def add_job(actor: User, job_id: str, name: str, paused: bool = False, crontab: str = "30 3 * * 1-5") -> None:
+    """A cron job of the log_message task, through the job service."""
+    job_service.create_job({"id": job_id, "name": name, "task": "log_message", "kwargs": {"name": name},
+                            "trigger": "cron", "trigger_args": {"crontab": crontab, "timezone": "UTC"},
+                            "paused": paused}, actor)
+
+
+def html_of(client: CSRFClient, url: str, **kwargs: Any) -> str:
+    """The page at ``url``, which must answer 200."""
+    response = fetch(client, url, **kwargs)
+    assert response.status_code == 200, (url, response.status_code)
+    return response.get_data(as_text=True)
