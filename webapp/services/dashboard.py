@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import AuditEntry, Blog, JobRun, MemorySample, Role, Tag, User
 from webapp.services import jobs as job_service
-from webapp.services import users as user_service
 
 RECENT = 8  # recent changes, failed runs and next jobs shown
 SPARK_POINTS = 60  # stored memory samples in the sparkline
@@ -34,7 +33,7 @@ def overview(user: User) -> Overview:
     """The overview for ``user``: admins also see accounts and the audit log's latest."""
     admin = user.has_role(Role.ADMIN)
     blogs = dict(db.session.execute(select(Blog.status, func.count()).group_by(Blog.status)).all())
-    users = user_service.active_counts_by_role() if admin else {}
+    users = active_counts_by_role() if admin else {}
     recent = list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(RECENT))) \
         if admin else []
     failed = list(db.session.scalars(select(JobRun).where(JobRun.status == "failed")
@@ -63,3 +62,10 @@ def sparkline(points: list[tuple[datetime, float]], width: int = 240, height: in
     span = max(end - start, 1.0)
     return " ".join(f"{(taken.timestamp() - start) / span * width:.1f},{height - percent / 100 * height:.1f}"
                     for taken, percent in points)
+
+
+def active_counts_by_role() -> dict[str, int]:
+    """How many active accounts each role has."""
+    rows = db.session.execute(
+        select(User.role, func.count(User.id)).where(User.active.is_(True)).group_by(User.role))
+    return {role: count for role, count in rows}

@@ -78,10 +78,10 @@ def iter_users(query: ListQuery, batch: int = 1000) -> Iterator[UserRow]:
 
 
 def _listed(query: ListQuery) -> Select[Any]:
-    return filtered_statement(query).with_only_columns(*LIST_COLUMNS)
+    return _filtered(query).with_only_columns(*LIST_COLUMNS)
 
 
-def filtered_statement(query: ListQuery) -> Select[tuple[User]]:
+def _filtered(query: ListQuery) -> Select[tuple[User]]:
     """SELECT of the users matching the query's search and filters (unsorted)."""
     stmt = select(User)
     if query.search:
@@ -94,13 +94,6 @@ def filtered_statement(query: ListQuery) -> Select[tuple[User]]:
     elif active in {"0", "false", "no"}:
         stmt = stmt.where(User.active.is_(False))
     return stmt
-
-
-def active_counts_by_role() -> dict[str, int]:
-    """How many active accounts each role has."""
-    rows = db.session.execute(
-        select(User.role, func.count(User.id)).where(User.active.is_(True)).group_by(User.role))
-    return {role: count for role, count in rows}
 
 
 def get_user(user_id: int) -> User:
