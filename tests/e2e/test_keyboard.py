@@ -126,3 +126,38 @@ def test_a_keyboard_only_walk_writes_a_blog_with_two_tags_and_deletes_it(
     expect(page).to_have_url(f"{seeded_console.url}/blogs/")
     expect(page.locator("main > .alert")).to_contain_text("Written by keyboard")
     expect(page.get_by_role("link", name="Written by keyboard")).to_have_count(0)
+
+
+def test_a_keyboard_only_walk_adds_a_job_with_a_cron_trigger(
+        page: Page, seeded_console: SeededConsole) -> None:
+    """The Add-job form by keyboard alone: id and name typed, the task chosen with the
+    arrow keys, the cron trigger picked in its radio group, the preview shown, saved."""
+    sign_in_by_keyboard(page, seeded_console)
+    page.goto(f"{seeded_console.url}/jobs/new")
+    expect(page.get_by_label("Job id")).to_be_focused()  # the form starts where the typing goes
+    page.keyboard.type("by-keyboard")
+    tab_to(page, page.get_by_label("Name", exact=True))
+    page.keyboard.type("By keyboard")
+    task = page.get_by_label("Task")
+    tab_to(page, task)
+    for _ in range(10):  # arrow down to the greeting task, whatever the menu's order
+        if task.input_value() == "log_message":
+            break
+        page.keyboard.press("ArrowDown")
+    expect(task).to_have_value("log_message")
+    tab_to(page, page.locator("#kw-log_message-name"))
+    page.keyboard.type("keyboard users")
+    cron = page.get_by_role("radio", name="Cron")
+    tab_to(page, page.get_by_role("radiogroup").get_by_role("radio").and_(page.locator(":checked")))
+    for _ in range(4):  # arrow keys move within the radio group
+        if cron.is_checked():
+            break
+        page.keyboard.press("ArrowDown")
+    expect(cron).to_be_checked()
+    tab_to(page, page.get_by_label("Crontab line"))
+    page.keyboard.type("15 4 * * *")
+    expect(page.get_by_test_id("fire-times").locator("li")).to_have_count(5)  # the preview, live
+    tab_to(page, page.get_by_role("button", name="Add job", exact=True))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/jobs/by-keyboard$"))
+    expect(page.get_by_role("heading", name=re.compile("By keyboard"))).to_be_visible()
