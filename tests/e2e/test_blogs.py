@@ -325,3 +325,32 @@ def test_markdown_tables_have_borders(page: Page, live_server: LiveServer) -> No
     expect(cell).to_have_text("1")
     assert cell.evaluate("td => getComputedStyle(td).borderTopStyle") == "solid"
     assert cell.evaluate("td => parseFloat(getComputedStyle(td).borderTopWidth)") >= 1
+
+
+def test_bulk_publish_of_all_matching_blogs_across_pages(page: Page, live_server: LiveServer) -> None:
+    """Tick the page, choose "all N matching", confirm with the count: every matching blog
+    on every page changes, and the ones the filter leaves out do not."""
+    create_accounts(live_server, ("bulker", "editor"))
+    matching = create_blogs(live_server, "bulker", [(f"Match {n:02d}", []) for n in range(25)])
+    other = create_blogs(live_server, "bulker", [("Elsewhere", [])])
+    sign_in(page, live_server, "bulker")
+    page.goto(f"{live_server.url}/blogs/?q=Match")
+    expect(blog_rows(page)).to_have_count(20)
+    offer = page.locator("[data-all-matching]")
+    expect(offer).to_be_hidden()
+    page.get_by_label("Select all on this page").check()
+    expect(offer).to_be_visible()
+    apply = page.get_by_role("button", name=re.compile(r"^Apply"))
+    expect(apply).to_contain_text("(20)")
+    page.get_by_role("button", name="Select all 25 matching rows").click()
+    expect(apply).to_contain_text("(25)")
+    page.get_by_label("With selected").select_option(label="Publish")
+    apply.click()
+
+    expect(page.get_by_role("heading", name="Publish 25 blogs?")).to_be_visible()
+    expect(page.get_by_test_id("bulk-list").locator("li")).to_have_count(25)
+    assert blog_statuses(live_server, matching) == ["draft"] * 25  # nothing before the confirmation
+    page.get_by_role("button", name="Yes, publish 25 blogs").click()
+    expect(flash(page)).to_contain_text("25 blogs published.")
+    assert blog_statuses(live_server, matching) == ["published"] * 25
+    assert blog_statuses(live_server, other) == ["draft"]

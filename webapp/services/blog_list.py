@@ -162,6 +162,14 @@ def iter_blogs(query: ListQuery, filters: BlogFilters, batch: int = 1000) -> Ite
         yield from (blog_row(row) for row in partition)
 
 
+def matching_ids(query: ListQuery, filters: BlogFilters) -> list[int]:
+    """The ids of every blog the list shows with these filters, in its order ("all N matching")."""
+    order = _order(query)
+    statement = select(Blog.id).join(User, User.id == Blog.author_id).where(
+        *_conditions(query.search, filters)).order_by(*order)
+    return list(db.session.scalars(statement))
+
+
 def _rows_statement(where: ColumnElement[bool], order: tuple[Any, Any]) -> Any:
     return select(*LIST_COLUMNS, TAG_LIST).join(User, User.id == Blog.author_id).where(where).order_by(*order)
 

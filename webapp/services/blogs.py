@@ -27,6 +27,7 @@ from webapp.services.blog_list import (
     author_choices,
     iter_blogs,
     list_blogs,
+    matching_ids,
 )
 from webapp.services.common import check_version, get_or_raise, unique_slug
 from webapp.services.errors import Forbidden, ValidationError
@@ -35,7 +36,7 @@ from webapp.services.errors import Forbidden, ValidationError
 __all__ = [
     "LIST_COLUMNS", "SORTABLE", "BlogData", "BlogRow", "TagRef", "author_choices",
     "change_tag", "count_by_author", "create_blog", "delete_blogs", "get_blog", "ids_by_authors",
-    "iter_blogs", "list_blogs", "possible_authors", "publish_due", "reassign", "set_status",
+    "iter_blogs", "list_blogs", "matching_ids", "possible_authors", "publish_due", "reassign", "set_status",
     "update_blog",
 ]
 

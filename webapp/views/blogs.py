@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import (
     Blueprint,
@@ -18,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp import localtime
@@ -184,8 +185,9 @@ def delete(blog_id: int) -> str | BaseResponse:
 def bulk() -> str | BaseResponse:
     """Publish, unpublish, tag, untag or delete the selected blogs (publishing and deleting ask first)."""
     form = BulkBlogForm()
-    ids = parse_ids(request.form.getlist("ids"))
     back = safe_back_url(request.form.get("back"), "/blogs") or url_for("blogs.index")
+    every = request.form.get("all_matching") == "1"  # "select all N matching", on every page
+    ids = _matching(back) if every else parse_ids(request.form.getlist("ids"))
     if not request.form.get("action"):  # the menu's placeholder
         flash(_("Choose an action from the menu first. Nothing was changed."), "warning")
         return redirect(back)
@@ -202,6 +204,16 @@ def bulk() -> str | BaseResponse:
     else:
         flash(_done_message(action, count), "success")
     return redirect(back)
+
+
+def _matching(back: str) -> list[int]:
+    """"All N matching": the ids of every blog the list at ``back`` shows, on every page."""
+    args = MultiDict(parse_qsl(urlsplit(back).query, keep_blank_values=True))
+    try:
+        filters = parse_blog_filters(args)
+    except ValidationError:
+        return []
+    return blog_service.matching_ids(ListQuery.from_args(args), filters)
 
 
 def _done_message(action: str, count: int) -> str:

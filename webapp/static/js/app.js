@@ -9,16 +9,39 @@
     var form = document.getElementById(master.getAttribute("data-select-all"));
     if (!form) { return; }
     var boxes = function () { return form.querySelectorAll("input[name=ids]"); };
+    // "Select all N matching": once every row of the page is ticked, the form may act on
+    // every row the filters match, on every page (the server reads them from "back").
+    var offer = form.querySelector("[data-all-matching]");
+    var every = function (on) {
+      if (!offer) { return; }
+      offer.querySelector("[data-all-matching-input]").value = on ? "1" : "";
+      offer.querySelector("[data-all-matching-page]").hidden = on;
+      offer.querySelector("[data-all-matching-select]").hidden = on;
+      offer.querySelector("[data-all-matching-every]").hidden = !on;
+      offer.querySelector("[data-all-matching-clear]").hidden = !on;
+    };
     var sync = function () {
       var all = boxes(), checked = 0;
       all.forEach(function (box) { if (box.checked) { checked += 1; } });
       master.disabled = all.length === 0;  // e.g. only your own row, which is never selectable
       master.checked = all.length > 0 && checked === all.length;
       master.indeterminate = checked > 0 && checked < all.length;
+      if (offer) {
+        offer.hidden = !master.checked;
+        if (!master.checked) { every(false); }
+      }
+      var matching = offer && offer.querySelector("[data-all-matching-input]").value === "1";
       form.querySelectorAll("[data-needs-selection]").forEach(function (el) { el.disabled = checked === 0; });
       var counter = form.querySelector("[data-selection-count]");
-      if (counter) { counter.textContent = String(checked); }
+      if (counter) {
+        counter.textContent = matching ? offer.querySelector("[data-all-matching-select]").getAttribute("data-total")
+          : String(checked);
+      }
     };
+    if (offer) {
+      offer.querySelector("[data-all-matching-select]").addEventListener("click", function () { every(true); sync(); });
+      offer.querySelector("[data-all-matching-clear]").addEventListener("click", function () { every(false); sync(); });
+    }
     master.addEventListener("change", function () {
       boxes().forEach(function (box) { box.checked = master.checked; });
       sync();
