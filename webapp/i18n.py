@@ -10,21 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cached_property
-from typing import Any
 
 from babel import Locale, UnknownLocaleError, support
 from flask import current_app, g, has_request_context, request
-from flask_babel import Babel, Domain, get_locale, get_translations
+from flask_babel import Babel, Domain, get_locale
 from flask_login import current_user
 
 #: The cookie that keeps the switcher's choice for a browser that is not signed in.
 LANGUAGE_COOKIE = "language"
 LANGUAGE_COOKIE_MAX_AGE = 365 * 24 * 3600
-
-
-def request_translations() -> Any:
-    """This request's catalogue (Flask-Babel keeps it with the app context)."""
-    return get_translations()
 
 
 def offered_languages() -> Sequence[str]:

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_timedelta
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import format_timedelta
 
 
 @lru_cache(maxsize=16)
@@ -39,12 +38,8 @@ def short(value: datetime | None, zone: ZoneInfo | None = None, seconds: bool = 
     return local.isoformat(" ", "seconds" if seconds else "minutes")
 
 
-def relative(value: datetime, now: datetime | None = None, locale: str | None = None) -> str:
-    """``in 5 minutes`` / ``3 hours ago``, worded by Babel for the request's locale."""
-    seconds = (value - (now or datetime.now(UTC))).total_seconds()
-    return format_timedelta(seconds, add_direction=True, granularity="second", locale=locale or locale_name())
-
-
-def locale_name() -> str:
-    """This request's locale (Flask-Babel keeps it for the request)."""
-    return str(get_locale() or "en")
+def relative(value: datetime | None) -> str:
+    """``in 5 minutes`` / ``3 hours ago`` in the request's language ("" for None)."""
+    if value is None:
+        return ""
+    return format_timedelta(value - datetime.now(UTC), add_direction=True, granularity="second")

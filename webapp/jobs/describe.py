@@ -11,11 +11,11 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 
 from webapp.extensions import db
-from webapp.i18n import request_translations
 from webapp.jobs import registry
 from webapp.models import JobRun
 from webapp.services.packed import is_packing, packed_rows, unpack_rows
@@ -53,7 +53,7 @@ def trigger_in_words(trigger: Any) -> str:
         fields = {f.name: str(f) for f in trigger.fields}
         line = " ".join(fields[n] for n in ("minute", "hour", "day", "month", "day_of_week"))
         extra = [f"{n}={fields[n]}" for n in ("second", "year", "week") if fields[n] not in ("*", "0")]
-        text = request_translations().ugettext("cron %(line)s") % {"line": line}
+        text = get_translations().ugettext("cron %(line)s") % {"line": line}
         return " ".join([text, *extra])
     if isinstance(trigger, DateTrigger):
         return _("once at %(when)s", when=trigger.run_date.strftime("%Y-%m-%d %H:%M:%S %Z"))
@@ -62,7 +62,7 @@ def trigger_in_words(trigger: Any) -> str:
 
 def _every(unit: str, count: int) -> str:
     """``every 5 minutes``, through this request's catalogue (a list page asks for many)."""
-    t = request_translations()
+    t = get_translations()
     if unit == "weeks":
         text = t.ungettext("every week", "every %(num)d weeks", count)
     elif unit == "days":

@@ -39,16 +39,18 @@ def first_row(connection: Connection, statement: Any, params: dict[str, Any],
     text = connection.scalar(statement.with_only_columns(func.json_array(*columns)), params)
     if text is None:
         return None
-    return {column.key: value for column, value in
-            zip(columns, _processed(connection.dialect, columns, json.loads(text)), strict=True)}
+    values = _processed(_processors(connection.dialect, columns), json.loads(text))
+    return {column.key: value for column, value in zip(columns, values, strict=True)}
 
 
-def _processed(dialect: Dialect, columns: Sequence[Any], values: Sequence[Any]) -> list[Any]:
-    out = []
-    for column, value in zip(columns, values, strict=True):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        out.append(value if process is None or value is None else process(value))
-    return out
+def _processors(dialect: Dialect, columns: Sequence[Any]) -> list[Any]:
+    """Each column's result processor (None: the JSON value is already right)."""
+    return [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+
+
+def _processed(processors: Sequence[Any], values: Sequence[Any]) -> tuple[Any, ...]:
+    return tuple(value if process is None or value is None else process(value)
+                 for process, value in zip(processors, values, strict=True))
 
 
 def count_and_rows(connection: Connection, count: Any, rows: Any, order: Sequence[Any],
@@ -87,11 +89,8 @@ def _numbered(rows: Any, order: Sequence[Any]) -> Any:
 
 
 def _unpacked(dialect: Dialect, rows: Any, text: str | None) -> list[tuple[Any, ...]]:
-    processors = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                  for column in rows.selected_columns]
-    packed = sorted(unpack_rows(text), key=_position)
-    return [tuple(value if process is None or value is None else process(value)
-                  for process, value in zip(processors, row[:-1], strict=True)) for row in packed]
+    processors = _processors(dialect, rows.selected_columns)
+    return [_processed(processors, row[:-1]) for row in sorted(unpack_rows(text), key=_position)]
 
 
 def _position(row: list[Any]) -> int:

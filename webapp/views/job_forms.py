@@ -15,13 +15,12 @@ from werkzeug.wrappers import Response
 from webapp.forms.jobs import JobForm
 from webapp.jobs import registry
 from webapp.jobs.describe import job_views
-from webapp.localtime import short
+from webapp.localtime import relative, short
 from webapp.models import Role
 from webapp.services import jobs as job_service
 from webapp.services.errors import Conflict, ValidationError
 from webapp.views.helpers import add_form_errors, role_required
 from webapp.views.jobs import bp, can_act
-from webapp.views.template_helpers import relative_time
 
 PREVIEW_COUNT = 5
 
@@ -46,7 +45,7 @@ def _fire_times(form: JobForm) -> list[dict[str, str]]:
 
 def _when(moment: Any) -> dict[str, str]:
     return {"iso": moment.isoformat(), "zone": moment.strftime("%a %Y-%m-%d %H:%M:%S %Z"),
-            "local": short(moment), "relative": relative_time(moment)}
+            "local": short(moment), "relative": relative(moment)}
 
 
 def _render(form: JobForm, job: Any = None, preview: list[dict[str, str]] | None = None,

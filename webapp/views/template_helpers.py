@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
-from flask_babel import format_datetime, format_timedelta, get_locale, get_translations
+from flask_babel import format_datetime, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -20,14 +20,13 @@ from markupsafe import Markup
 
 from webapp import localtime
 from webapp.i18n import current_language, html_lang, language_choices
-from webapp.models.types import utcnow
 from webapp.services.paging import Page
 
 
 def register(app: Flask) -> None:
     """Install the helpers on ``app``'s Jinja environment."""
     app.add_template_filter(display_datetime, "datetime")
-    app.add_template_filter(relative_time, "reltime")
+    app.add_template_filter(localtime.relative, "reltime")
     app.add_template_filter(localtime.short, "short_dt")
     app.add_template_filter(label)
     app.add_template_global(list_url)
@@ -69,13 +68,6 @@ def page_gettext() -> dict[str, Any]:
 def display_datetime(value: datetime | None, fmt: str = "medium") -> str:
     """A UTC datetime shown in the configured display time zone."""
     return format_datetime(value, fmt) if value else ""
-
-
-def relative_time(value: datetime | None) -> str:
-    """'3 minutes ago' / 'in 2 hours'."""
-    if value is None:
-        return ""
-    return format_timedelta(value - utcnow(), add_direction=True, granularity="second")
 
 
 _LABELS = {
