@@ -74,9 +74,10 @@ def test_the_language_and_the_time_zone_are_part_of_the_key(tmp_path, monkeypatc
         assert "veröffentlicht" in rows_html(app, [row()], **{"Accept-Language": "de"})
         english = rows_html(app, [row()], **{"Accept-Language": "en"})
         assert ">published<" in english and "veröffentlicht" not in english
-    assert "2025-03-04 05:06" in english
+    assert "Mar 4, 2025, 5:06\u202fAM" in english
+    assert "04.03.2025, 05:06" in rows_html(app, [row()], **{"Accept-Language": "de"})
     app.config["BABEL_DEFAULT_TIMEZONE"] = "Europe/Paris"
-    assert "2025-03-04 06:06" in rows_html(app, [row()], **{"Accept-Language": "en"})
+    assert "Mar 4, 2025, 6:06\u202fAM" in rows_html(app, [row()], **{"Accept-Language": "en"})
 
 
 def test_the_key_digests_every_input_and_the_context(app):

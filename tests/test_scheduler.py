@@ -179,7 +179,7 @@ def test_autostart_is_off_unless_configured(make_app):
     ({"trigger": "cron", "hour": 3, "minute": 0, "day_of_week": "mon-fri"}, "cron 0 3 * * mon-fri"),
     ({"trigger": "cron", "day": "last fri", "hour": 9}, "cron 0 9 last fri * *"),
     ({"trigger": "date", "run_date": datetime(2030, 12, 1, 9, 0, tzinfo=UTC)},
-     "once at 2030-12-01 09:00:00 UTC"),
+     "once at Sun, Dec 1, 2030, 9:00:00\u202fAM UTC"),
 ])
 def test_triggers_in_words(make_app, trigger, words):
     from webapp.jobs.describe import trigger_in_words

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, select
 
 from webapp.extensions import db
 from webapp.jobs import registry
+from webapp.localtime import zoned
 from webapp.models import JobRun
 from webapp.services.packed import is_packing, packed_rows, unpack_rows
 
@@ -56,7 +57,7 @@ def trigger_in_words(trigger: Any) -> str:
         text = get_translations().ugettext("cron %(line)s") % {"line": line}
         return " ".join([text, *extra])
     if isinstance(trigger, DateTrigger):
-        return _("once at %(when)s", when=trigger.run_date.strftime("%Y-%m-%d %H:%M:%S %Z"))
+        return _("once at %(when)s", when=zoned(trigger.run_date))
     return str(trigger)
 
 

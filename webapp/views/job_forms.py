@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from webapp.forms.jobs import JobForm
 from webapp.jobs import registry
 from webapp.jobs.describe import job_views
-from webapp.localtime import relative, short
+from webapp.localtime import relative, short, zoned
 from webapp.models import Role
 from webapp.services import jobs as job_service
 from webapp.services.errors import Conflict, ValidationError
@@ -44,7 +44,7 @@ def _fire_times(form: JobForm) -> list[dict[str, str]]:
 
 
 def _when(moment: Any) -> dict[str, str]:
-    return {"iso": moment.isoformat(), "zone": moment.strftime("%a %Y-%m-%d %H:%M:%S %Z"),
+    return {"iso": moment.isoformat(), "zone": zoned(moment),
             "local": short(moment), "relative": relative(moment)}
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, request, url_for
-from flask_babel import format_datetime, get_locale, get_translations
+from flask_babel import format_datetime, format_decimal, get_locale, get_translations
 from flask_babel import lazy_gettext as _l
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(display_datetime, "datetime")
     app.add_template_filter(localtime.relative, "reltime")
     app.add_template_filter(localtime.short, "short_dt")
+    app.add_template_filter(format_decimal, "number")
     app.add_template_filter(label)
     app.add_template_global(list_url)
     app.add_template_global(sort_link)

@@ -16,8 +16,8 @@
     var decimal = numberFormat(locale, {minimumFractionDigits: 1, maximumFractionDigits: 1});
     var compact = numberFormat(locale, {maximumFractionDigits: 1});
     var percent = numberFormat(locale, {style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1});
-    var clock = dateFormat(locale, timeZone, {hour: "2-digit", minute: "2-digit", second: "2-digit"});
-    var shortClock = dateFormat(locale, timeZone, {hour: "2-digit", minute: "2-digit"});
+    var clock = dateFormat(locale, timeZone, {timeStyle: "medium"});  // as the server writes times
+    var shortClock = dateFormat(locale, timeZone, {timeStyle: "short"});
     return {
       /** 1536 -> "1.5 KiB", 4096 -> "4.0 KiB" (binary units); `short`: "4 KiB" (axis labels). */
       bytes: function (value, short) {
