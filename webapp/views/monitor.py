@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from webapp.models import Role
+from webapp.models.types import utcnow
 from webapp.monitor.sampler import INTERVALS, NAMESPACE
+from webapp.services.memory_history import RANGES, stored_samples
 from webapp.views.helpers import role_required
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
@@ -25,3 +28,15 @@ def index() -> str:
         "history": config["MONITOR_HISTORY"],
     }
     return render_template("monitor/index.html", settings=settings, intervals=INTERVALS)
+
+
+@bp.get("/samples")
+@role_required(Role.VIEWER)
+def samples() -> Response | tuple[Response, int]:
+    """The stored samples of the last hour or day, for the chart's long ranges."""
+    seconds = request.args.get("range", type=int)
+    if seconds not in RANGES:
+        return jsonify(message=_("range must be one of %(ranges)s", ranges=list(RANGES))), 400
+    history = stored_samples(seconds, utcnow())
+    return jsonify(step=history.step,
+                   samples=[{"ts": ts, "used": used, "swap": swap} for ts, used, swap in history.points])

@@ -16,9 +16,15 @@
  * forgotten us, so "connect" resets what we believe and syncs again.
  *
  * Samples are kept in memory (24 h at most) so the 1 h and 24 h chart ranges
- * can show what this page has seen; longer ranges are downsampled for drawing.
+ * can show what this page has seen. Choosing one of those ranges also reads the
+ * samples stored on the server (the "Record a memory sample" task) from
+ * data-samples-url, so the chart covers the time before the page was opened; a
+ * silence longer than the samples' usual spacing is drawn as a gap, not a line.
+ * Longer ranges are downsampled for drawing.
  *
- * Number and time formatting, the sample store and the chart are in monitor_parts.js.
+ * Number and time formatting, the sample store and the chart are in
+ * monitor_parts.js; how a sample is shown (gauges, fields, processes) in
+ * monitor_view.js.
  *
  * Settings and every text shown come from data- attributes rendered by the
  * template (translated there). For the browser tests the page exposes
@@ -28,25 +34,20 @@
   "use strict";
 
   var root = document.getElementById("monitor");
-  var parts = window.webappMonitorParts;
-  if (!root || !parts || typeof window.io !== "function" || typeof window.Chart !== "function") { return; }
+  var parts = window.webappMonitorParts, views = window.webappMonitorView;
+  if (!root || !parts || !views || typeof window.io !== "function" || typeof window.Chart !== "function") { return; }
 
   // Constants first, then small functions by topic; the page starts at the bottom.
   var KEEP_SECONDS = 24 * 3600;    // samples kept for the chart's longest range
+  var LIVE_RANGE = 300;            // ranges longer than this also read the stored samples
   var ACK_TIMEOUT_MS = 5000;       // a (un)subscribe without an answer is sent again
-  var LEVEL_CLASSES = {
-    bar: {ok: "bg-success", warning: "bg-warning", critical: "bg-danger"},
-    card: {ok: "", warning: "border-warning", critical: "border-danger"},
-    badge: {ok: "", warning: "text-bg-warning", critical: "text-bg-danger"},
-    row: {ok: "", warning: "table-warning", critical: "table-danger"},
-  };
   var BADGE_CLASSES = {
     connecting: "text-bg-secondary", connected: "text-bg-success",
     reconnecting: "text-bg-warning", disconnected: "text-bg-danger",
   };
 
   // The page's state, set up at the bottom of this file once every function is defined.
-  var settings, texts, format, ui, state, store, chart, socket;
+  var settings, texts, format, ui, state, store, chart, view, socket;
 
   // -- reading the page ---------------------------------------------------------
 
@@ -54,6 +55,7 @@
     var number = function (name) { return Number(el.getAttribute("data-" + name)); };
     return {
       namespace: el.getAttribute("data-namespace"),
+      samplesUrl: el.getAttribute("data-samples-url"),
       tick: number("tick") || 1,
       interval: number("interval") || 1,
       warning: number("warning"),
@@ -100,15 +102,6 @@
     };
   }
 
-  /** psutil fields are bytes, except "percent" (a percentage) and anything not a number. */
-  function formatField(key, value) {
-    if (key === "percent") { return format.percent(value); }
-    if (typeof value === "number") { return format.bytes(value); }
-    return String(value);
-  }
-
-  function isoTime(seconds) { return new Date(seconds * 1000).toISOString(); }
-
   /** Redraw the chosen range, ending at the newest sample (server time, no clock skew). */
   function drawChart() {
     var newest = store.newest();
@@ -120,125 +113,6 @@
     chart.options.scales.x.min = start * 1000;
     chart.options.scales.x.max = newest.t * 1000;
     chart.update("none");
-  }
-
-  // -- rendering a sample -------------------------------------------------------
-
-  /**
-   * The next warning level for a percentage. A level is entered at its threshold
-   * and left only once the value falls `hysteresis` points below it, so a value
-   * hovering around a threshold does not make the colours flicker.
-   */
-  function nextLevel(current, value) {
-    var hold = settings.hysteresis;
-    if (value >= settings.critical || (current === "critical" && value > settings.critical - hold)) {
-      return "critical";
-    }
-    if (value >= settings.warning || (current !== "ok" && value > settings.warning - hold)) {
-      return "warning";
-    }
-    return "ok";
-  }
-
-  function swapClasses(el, classes, level) {
-    Object.keys(classes).forEach(function (name) {
-      if (classes[name]) { el.classList.toggle(classes[name], name === level); }
-    });
-  }
-
-  function renderSample(sample) {
-    var swap = sample.swap || {};
-    var changes = [];
-    renderGauge("ram", sample.ram.percent, sample.ram.used, sample.ram.total, changes);
-    renderGauge("swap", sample.swap_used_percent, swap.used, swap.total, changes);
-    // One polite announcement when a level changes (both gauges at once), none otherwise:
-    // a screen reader hears "RAM used: Warning, 82.0%", not every sample.
-    if (changes.length) { ui.announcer.textContent = changes.join(" "); }
-    renderFields(ui.fields.virtual, sample.virtual || {}, state.levels.ram);
-    renderFields(ui.fields.swap, swap, state.levels.swap);
-    ui.lastTime.textContent = format.time(sample.ts);
-    ui.lastTime.setAttribute("datetime", isoTime(sample.ts));
-    ui.lastSeq.textContent = "#" + format.number(sample.seq);
-    ui.lastSample.setAttribute("data-seq", String(sample.seq));
-    chart.options.scales.y.suggestedMax = sample.ram.total;  // used memory against all of it
-    chart.options.scales.y.ticks.stepSize = parts.byteStep(sample.ram.total);
-  }
-
-  /** Draw one gauge; a change of level is added to `changes` as a sentence. */
-  function renderGauge(name, percent, used, total, changes) {
-    var previous = state.levels[name];
-    var level = state.levels[name] = nextLevel(previous, percent);
-    var gauge = ui.gauges[name];
-    if (level !== previous) {
-      changes.push(texts.levelChanged.replace("{gauge}", gauge.heading.textContent.trim())
-        .replace("{level}", texts[level]).replace("{percent}", format.percent(percent)));
-    }
-    gauge.percent.textContent = format.percent(percent);
-    gauge.used.textContent = format.bytes(used);
-    gauge.total.textContent = format.bytes(total);
-    gauge.bar.style.width = Math.min(Math.max(percent, 0), 100) + "%";  // CSSOM: allowed by the CSP
-    gauge.progress.setAttribute("aria-valuenow", String(Math.round(percent)));
-    gauge.card.setAttribute("data-level", level);
-    swapClasses(gauge.bar, LEVEL_CLASSES.bar, level);
-    swapClasses(gauge.card, LEVEL_CLASSES.card, level);
-    swapClasses(gauge.level, LEVEL_CLASSES.badge, level);
-    gauge.level.textContent = texts[level] || "";
-    gauge.level.hidden = level === "ok";
-  }
-
-  /** One row per field that arrives (platforms differ), in the order psutil gives them. */
-  function renderFields(table, values, level) {
-    Object.keys(values).forEach(function (key) {
-      var row = table.rows[key] || addFieldRow(table, key);
-      var cell = row.cells[1];
-      cell.textContent = formatField(key, values[key]);
-      cell.title = key !== "percent" && typeof values[key] === "number" ? format.exactBytes(values[key]) : "";
-      if (key === "percent") { swapClasses(row, LEVEL_CLASSES.row, level); }
-    });
-  }
-
-  function addFieldRow(table, key) {
-    if (!Object.keys(table.rows).length) { table.body.replaceChildren(); }  // the "waiting" row
-    var row = document.createElement("tr");
-    var name = document.createElement("th");
-    var code = document.createElement("code");
-    var value = document.createElement("td");
-    row.setAttribute("data-key", key);
-    name.scope = "row";
-    name.textContent = (table.labels[key] || key) + " ";
-    code.textContent = key;
-    name.appendChild(code);
-    value.className = "text-end";
-    row.append(name, value);
-    table.body.appendChild(row);
-    table.rows[key] = row;
-    return row;
-  }
-
-  function renderProcesses(message) {
-    var rows = (message.items || []).map(function (item) {
-      var row = document.createElement("tr");
-      [[item.pid, "text-end"], [item.name, ""], [item.username, ""],
-       [format.bytes(item.rss), "text-end"], [format.percent(item.percent), "text-end"]]
-        .forEach(function (cell) {
-          var td = document.createElement("td");
-          td.textContent = String(cell[0]);
-          td.className = cell[1];
-          row.appendChild(td);
-        });
-      return row;
-    });
-    if (!rows.length) {
-      var empty = document.createElement("tr"), td = document.createElement("td");
-      td.colSpan = 5;
-      td.className = "text-body-secondary";
-      td.textContent = texts.noProcesses;
-      empty.appendChild(td);
-      rows.push(empty);
-    }
-    ui.processes.replaceChildren.apply(ui.processes, rows);
-    ui.processesTime.textContent = format.time(message.ts);
-    ui.processesTime.setAttribute("datetime", isoTime(message.ts));
   }
 
   // -- subscription ---------------------------------------------------------------
@@ -283,9 +157,9 @@
   function onHistory(message) {
     if (!listening()) { return; }
     var samples = message.samples || [];
-    samples.forEach(function (sample) { store.add(sample); });
+    samples.forEach(function (sample) { store.add(sample, liveStep()); });
     var newest = samples[samples.length - 1];
-    if (newest && newest.ts >= store.newest().t) { renderSample(newest); }
+    if (newest && newest.ts >= store.newest().t) { view.renderSample(newest); }
     drawChart();
   }
 
@@ -293,14 +167,14 @@
     if (!listening()) { return; }  // in flight when Stop was pressed
     state.lastArrival = performance.now();
     checkStale();
-    if (store.add(sample) && sample.ts >= store.newest().t) {
-      renderSample(sample);
+    if (store.add(sample, liveStep()) && sample.ts >= store.newest().t) {
+      view.renderSample(sample);
       drawChart();
     }
   }
 
   function onProcesses(message) {
-    if (listening()) { renderProcesses(message); }
+    if (listening()) { view.renderProcesses(message); }
   }
 
   // -- connection, controls, status -------------------------------------------------
@@ -359,6 +233,25 @@
       button.setAttribute("aria-pressed", String(button === chosen));
     });
     drawChart();
+    if (state.range > LIVE_RANGE) { loadStored(state.range); }
+  }
+
+  /** Seconds between two live samples at the chosen update interval. */
+  function liveStep() { return settings.tick * state.interval; }
+
+  /** Add the server's stored samples of the last `range` seconds, then redraw. */
+  function loadStored(range) {
+    var url = settings.samplesUrl + "?range=" + encodeURIComponent(range);
+    window.fetch(url, {credentials: "same-origin", headers: {Accept: "application/json"}})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (answer) {
+        if (!answer) { return; }
+        answer.samples.forEach(function (sample) { store.addPoint(sample.ts, sample.used, sample.swap, answer.step); });
+        state.storedLoaded += 1;
+        root.setAttribute("data-stored-loaded", String(state.storedLoaded));  // for the browser tests
+        drawChart();
+      })
+      .catch(function () { /* the live samples still show; the next range click tries again */ });
   }
 
   function renderControls() {
@@ -403,8 +296,8 @@
     request: 0,                    // id of the latest (un)subscribe; older answers are ignored
     pending: false,                // that request awaits its answer
     lastArrival: performance.now(),  // when the last sample arrived (stale marker)
-    range: 300,                    // chart range in seconds
-    levels: {ram: "ok", swap: "ok"},
+    range: LIVE_RANGE,             // chart range in seconds
+    storedLoaded: 0,               // answers from data-samples-url so far
   };
   store = new parts.SampleStore(KEEP_SECONDS);
 
@@ -412,6 +305,7 @@
     range: function () { return state.range; },
     hasSamples: function () { return !!store.newest(); },
   });
+  view = views.create(ui, settings, texts, format, chart);
   socket = window.io(settings.namespace, {transports: ["websocket"]});
   window.webappMonitor = {socket: socket, chart: chart};  // for the browser tests (see the top)
 

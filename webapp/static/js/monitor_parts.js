@@ -52,15 +52,24 @@
 
   // -- the samples seen since the page opened -----------------------------------
 
-  /** Points {t (unix s), used, swap} sorted by time, no older than keepSeconds before the newest. */
+  /**
+   * Points {t (unix s), used, swap, step} sorted by time, no older than keepSeconds
+   * before the newest. `step` is how many seconds apart such samples normally are
+   * (live: the update interval; stored: the server's median spacing).
+   */
   function SampleStore(keepSeconds) {
     this.keepSeconds = keepSeconds;
     this.points = [];
   }
 
-  /** Add one sample; false if it was already there (a history replaying what we had). */
-  SampleStore.prototype.add = function (sample) {
-    var point = {t: sample.ts, used: sample.ram.used, swap: (sample.swap || {}).used || 0};
+  /** Add one live sample; false if it was already there (a history replaying what we had). */
+  SampleStore.prototype.add = function (sample, step) {
+    return this.addPoint(sample.ts, sample.ram.used, (sample.swap || {}).used || 0, step);
+  };
+
+  /** Add one reading; false if a reading of that second was already there. */
+  SampleStore.prototype.addPoint = function (t, used, swap, step) {
+    var point = {t: t, used: used, swap: swap, step: step || 0};
     var points = this.points, last = points[points.length - 1];
     if (!last || point.t > last.t) {
       points.push(point);
@@ -91,12 +100,25 @@
    * With more than SampleStore.MAX_DRAWN_POINTS, samples are grouped into time buckets of
    * `bucketSeconds` (aligned to the clock, so buckets do not shift as the window
    * slides) and each bucket is drawn as its highest value, so peaks stay visible.
+   * Where two neighbours are further apart than GAP_FACTOR times their spacing, a
+   * point with y null goes between them: Chart.js leaves the line open there.
    */
   SampleStore.prototype.series = function (start, bucketSeconds) {
     var points = this.points.slice(this.indexOf(start));
-    var used = [], swap = [];
-    var add = function (p) { used.push({x: p.t * 1000, y: p.used}); swap.push({x: p.t * 1000, y: p.swap}); };
-    if (points.length <= SampleStore.MAX_DRAWN_POINTS) {
+    var used = [], swap = [], previous = null;
+    var bucketed = points.length > SampleStore.MAX_DRAWN_POINTS;
+    var add = function (p) {
+      var spacing = Math.max(p.step, bucketed ? bucketSeconds : 0);
+      if (previous && p.t - previous.t > SampleStore.GAP_FACTOR * Math.max(spacing, previous.step)) {
+        var middle = (previous.t + p.t) * 500;
+        used.push({x: middle, y: null});
+        swap.push({x: middle, y: null});
+      }
+      used.push({x: p.t * 1000, y: p.used});
+      swap.push({x: p.t * 1000, y: p.swap});
+      previous = {t: p.t, step: spacing};
+    };
+    if (!bucketed) {
       points.forEach(add);
       return {used: used, swap: swap};
     }
@@ -106,9 +128,10 @@
       if (key !== bucket) {
         if (current) { add(current); }
         bucket = key;
-        current = {t: p.t, used: p.used, swap: p.swap};
+        current = {t: p.t, used: p.used, swap: p.swap, step: p.step};
       } else {
         current.t = p.t;
+        current.step = Math.max(current.step, p.step);
         current.used = Math.max(current.used, p.used);
         current.swap = Math.max(current.swap, p.swap);
       }
@@ -118,6 +141,7 @@
   };
 
   SampleStore.MAX_DRAWN_POINTS = 720;  // per line; more samples than this are bucketed
+  SampleStore.GAP_FACTOR = 2.5;        // a silence this many spacings long is a gap
 
   // -- the chart ----------------------------------------------------------------
 
