@@ -77,6 +77,12 @@ def iter_users(query: ListQuery, batch: int = 1000) -> Iterator[UserRow]:
         yield from (UserRow(*row) for row in partition)
 
 
+def matching_ids(query: ListQuery) -> list[int]:
+    """The ids of every user the list shows with this query, in its order ("all N matching")."""
+    return list(db.session.scalars(_filtered(query).with_only_columns(User.id)
+                                   .order_by(*order_by(query, *_SORT))))
+
+
 def _listed(query: ListQuery) -> Select[Any]:
     return _filtered(query).with_only_columns(*LIST_COLUMNS)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlsplit
 
 from flask import (
     Blueprint,
@@ -19,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
-from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
 
 from webapp import localtime
@@ -33,7 +32,7 @@ from webapp.services.errors import Conflict, DomainError, ValidationError
 from webapp.services.filters import BlogFilters, ascii_int, parse_blog_filters, parse_ids
 from webapp.services.markdown import render_blog_body, render_markdown
 from webapp.services.paging import ListQuery
-from webapp.views.helpers import add_form_errors, download_response, role_required, safe_back_url
+from webapp.views.helpers import add_form_errors, download_response, list_args, role_required, safe_back_url
 
 bp = Blueprint("blogs", __name__, url_prefix="/blogs")
 
@@ -208,7 +207,7 @@ def bulk() -> str | BaseResponse:
 
 def _matching(back: str) -> list[int]:
     """"All N matching": the ids of every blog the list at ``back`` shows, on every page."""
-    args = MultiDict(parse_qsl(urlsplit(back).query, keep_blank_values=True))
+    args = list_args(back)
     try:
         filters = parse_blog_filters(args)
     except ValidationError:

@@ -6,11 +6,12 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import wraps
 from typing import Any, NamedTuple, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -82,6 +83,11 @@ def safe_back_url(target: str | None, prefix: str) -> str | None:
     """``target`` if it is a path on this site under ``prefix`` (list pages keep their filters)."""
     target = safe_next_url(target)
     return target if target and target.startswith(prefix) else None
+
+
+def list_args(back: str) -> MultiDict[str, str]:
+    """The query arguments of the list page at ``back``: what "all N matching" acts on."""
+    return MultiDict(parse_qsl(urlsplit(back).query, keep_blank_values=True))
 
 
 def add_form_errors(form: FlaskForm, error: ValidationError) -> None:

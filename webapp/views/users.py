@@ -23,6 +23,7 @@ from webapp.services.users import UserData
 from webapp.views.helpers import (
     Saved,
     download_response,
+    list_args,
     role_required,
     safe_back_url,
     saved,
@@ -100,8 +101,11 @@ def delete(user_id: int) -> str | Response:
 def bulk() -> str | Response:
     """Activate, deactivate or delete the selected users; deactivating and deleting ask first."""
     form = BulkUserForm()
-    ids = parse_ids(request.form.getlist("ids"))
     back = safe_back_url(request.form.get("back"), "/users") or url_for("users.index")
+    if request.form.get("all_matching") == "1":  # "select all N matching", on every page
+        ids = user_service.matching_ids(ListQuery.from_args(list_args(back), user_service.USER_FILTERS))
+    else:
+        ids = parse_ids(request.form.getlist("ids"))
     if not request.form.get("action"):  # the menu's placeholder
         flash(_("Choose an action from the menu first. Nothing was changed."), "warning")
         return redirect(back)
