@@ -1,6 +1,8 @@
-"""Serve the console: ``python run.py`` (Flask-SocketIO's server, threading mode).
+"""Development server: ``python run.py`` (Flask-SocketIO on Werkzeug, debug mode, reloader).
 
-Production runs gunicorn instead; see the README.
+It runs everything in one process, like ``make run``, but reloads on code changes
+and shows the interactive debugger, so it binds to 127.0.0.1 by default. Serve the
+console with gunicorn instead (``make run``, or the README's "Production").
 """
 
 from __future__ import annotations
@@ -16,6 +18,5 @@ app = create_app()
 if __name__ == "__main__":
     host = os.environ.get("WEBAPP_HOST", "127.0.0.1")
     port = int(os.environ.get("WEBAPP_PORT", "5000"))
-    debug = os.environ.get("FLASK_DEBUG", "") in {"1", "true"}
     start_scheduler(app)  # this serving process owns the scheduler (skipped in the reloader's parent)
-    socketio.run(app, host=host, port=port, debug=debug, allow_unsafe_werkzeug=True)
+    socketio.run(app, host=host, port=port, debug=True)

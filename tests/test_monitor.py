@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import socket as stdlib_socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,12 +15,11 @@ import psutil
 import pytest
 import socketio as sio_client
 from werkzeug.serving import make_server
-from wsproto.frame_protocol import FrameProtocol, Opcode
 
 from tests.conftest import PASSWORD, CSRFClient, app_config
 from webapp import create_app
 from webapp.extensions import db, socketio
-from webapp.monitor import fanout, readings
+from webapp.monitor import readings
 from webapp.services import users as user_service
 from webapp.services.users import UserData
 
@@ -250,49 +248,7 @@ def test_only_integer_intervals_are_accepted(app, interval):
     assert ack["ok"] is False
 
 
-# -- the direct fan-out over real WebSockets (webapp/monitor/fanout.py) ---------------------------
-
-
-def test_the_fanout_hooks_into_the_pinned_engineio(app):
-    """Guards the one private hook used (engineio's driver table); if it moves, this fails."""
-    fanout = app.extensions["monitor.sampler"].fanout
-    assert fanout.installed
-    assert socketio.server.eio._async["websocket"].fanout is fanout
-
-
-@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536])
-def test_text_frames_decode_as_one_whole_message(size):
-    text = "é" * (size // 2) + "x" * (size % 2)
-    decoder = FrameProtocol(client=True, extensions=[])
-    decoder.receive_bytes(fanout.text_frame(text))
-    (frame,) = list(decoder.received_frames())
-    assert frame.opcode is Opcode.TEXT and frame.message_finished and frame.payload == text
-
-
-def test_a_full_socket_is_skipped_without_blocking_and_frames_stay_whole():
-    ours, theirs = stdlib_socket.socketpair()
-    with ours, theirs:
-        shared = fanout.SharedSocket(ours)
-        ours.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            while True:  # fill the kernel buffers
-                ours.send(b"\0" * 65536)
-        ours.setblocking(True)
-        started = time.monotonic()
-        assert shared.try_send(fanout.text_frame("tick")) is False
-        assert time.monotonic() - started < 0.5
-        theirs.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            while theirs.recv(1 << 20):
-                pass
-        frame = fanout.text_frame("x" * 1000)
-        assert shared.try_send(frame) is True
-        shared.send(b"after")
-        theirs.setblocking(True)
-        received = b""
-        while len(received) < len(frame) + 5:
-            received += theirs.recv(65536)
-        assert received == frame + b"after"
+# -- real WebSockets (a live server, python-socketio's client) ------------------------------------
 
 
 def run_in_own_loop(make: Any) -> Any:
@@ -314,12 +270,12 @@ def run_in_own_loop(make: Any) -> Any:
     return result["value"]
 
 
-def test_real_websocket_clients_get_every_tick_as_direct_frames(app):
-    """Clients on real WebSockets (a live server, python-socketio's client) get direct frames."""
+def test_real_websocket_clients_get_every_tick(app):
+    """Clients on real WebSockets (a live server, python-socketio's client) get every tick,
+    through Flask-SocketIO's stock room emits."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     cookie = signed_in(app).get_cookie("session").value
-    sampler = app.extensions["monitor.sampler"]
 
     async def watch() -> list[list[dict]]:
         received: list[list[dict]] = [[], [], []]
@@ -347,9 +303,6 @@ def test_real_websocket_clients_get_every_tick_as_direct_frames(app):
         seqs = [sample["seq"] for sample in samples]
         assert len(seqs) >= 20 and {b - a for a, b in itertools.pairwise(seqs)} == {1}
         assert set(samples[-1]["virtual"]) == set(psutil.virtual_memory()._fields)
-    # Direct frames are the rule. A socket still busy writing its subscribe answer and
-    # history when a tick comes takes the queued path (by design), at most once a client.
-    assert sampler.fanout.direct >= 60 and sampler.fanout.queued <= len(received)
 
 
 def test_process_scans_fall_half_way_between_memory_ticks(app):
@@ -371,12 +324,11 @@ def test_process_scans_fall_half_way_between_memory_ticks(app):
     assert sampler._between_ticks(sampler.epoch + 0.6 * TICK) == pytest.approx(sampler.epoch + 1.5 * TICK)
 
 
-def test_direct_frames_reach_a_client_that_negotiated_compression(app):
-    """Browsers negotiate permessage-deflate; uncompressed frames are still valid for them (RFC 7692)."""
+def test_ticks_reach_a_client_that_negotiated_compression(app):
+    """Browsers negotiate permessage-deflate; the samples still arrive, one per tick."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     cookie = signed_in(app).get_cookie("session").value
-    fanout_ = app.extensions["monitor.sampler"].fanout
 
     async def watch() -> tuple[int, list[str]]:
         url = f"http://127.0.0.1:{server.server_port}/socket.io/?EIO=4&transport=websocket"
@@ -398,4 +350,3 @@ def test_direct_frames_reach_a_client_that_negotiated_compression(app):
         server.server_close()
     samples = [message for message in messages if message.startswith(f'42{NS},["memory"')]
     assert compress == 15 and len(samples) >= 10
-    assert fanout_.direct >= len(samples) - 1

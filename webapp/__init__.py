@@ -47,6 +47,8 @@ def register_extensions(app: Flask) -> None:
     from webapp import models  # noqa: F401  (the models must be known to Migrate)
     from webapp.jobs.scheduler import configure_scheduler
     from webapp.monitor.sampler import Sampler
+    from webapp.monitor.shared import RedisState
+    from webapp.roles import check_role
     from webapp.views.helpers import load_user
 
     db.init_app(app)
@@ -58,28 +60,34 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
+    role = check_role(app)
     # async_handlers=False: one client's events are handled in order (a quick
-    # subscribe-then-unsubscribe must not finish the other way round).
-    socketio.init_app(app, async_mode="threading", manage_session=False, async_handlers=False)
+    # subscribe-then-unsubscribe must not finish the other way round). With a message
+    # queue, an emit in any process reaches the browsers of every process.
+    queue = app.config["SOCKETIO_MESSAGE_QUEUE"]
+    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], message_queue=queue,
+                      manage_session=False, async_handlers=False)
     configure_scheduler(app)
     app.extensions["monitor.sampler"] = Sampler(
         socketio,
         tick_seconds=app.config["MONITOR_TICK_SECONDS"],
         history_size=app.config["MONITOR_HISTORY"],
         processes_every=app.config["MONITOR_PROCESSES_SECONDS"],
+        state=RedisState(queue, app.config["MONITOR_HISTORY"]) if queue else None,
+        produces=role != "web",  # a web process beside a worker relays the worker's samples
     )
 
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages and security headers."""
     from webapp.security import register_security
-    from webapp.views import audit, auth, blogs, errors, jobs, main, monitor, tags, users
+    from webapp.views import audit, auth, blogs, errors, health, jobs, main, monitor, tags, users
     from webapp.views.helpers import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
     from webapp.views.api import register_api
 
-    for module in (main, auth, users, audit, blogs, tags, monitor, jobs):
+    for module in (main, auth, users, audit, blogs, tags, monitor, jobs, health):
         app.register_blueprint(module.bp)
     errors.register_error_handlers(app)
     register_api(app)
@@ -103,9 +111,14 @@ def register_cli(app: Flask) -> None:
 
 
 def configure_logging(app: Flask) -> None:
-    """Log to stderr; in production also to a rotating file under ``instance/logs``."""
+    """Log to stderr; an embedded install also to a rotating file under ``instance/logs``.
+
+    Web processes and workers log to stderr only: several processes cannot share one
+    rotating file, and whatever runs them (scripts/cluster, Docker) keeps their output.
+    """
     app.logger.setLevel(app.config["LOG_LEVEL"])
-    if app.debug or app.testing or any(isinstance(h, RotatingFileHandler) for h in app.logger.handlers):
+    if app.debug or app.testing or app.config["ROLE"] != "all" \
+            or any(isinstance(h, RotatingFileHandler) for h in app.logger.handlers):
         return
     log_dir = Path(app.instance_path) / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -77,9 +77,28 @@ class DefaultConfig:
 
     LOG_LEVEL = "INFO"
 
-    # The process that owns the scheduler: run.py starts it itself; under gunicorn
-    # set WEBAPP_SCHEDULER_AUTOSTART=true for exactly one process.
+    # What this process does (see webapp/roles.py and the README, "Production"):
+    # "all": everything in one process (the embedded default: `make run`, run.py);
+    # "web": pages, API and sockets, never a scheduler (gunicorn -k gevent);
+    # "worker": the scheduler and the memory sampler, when it holds the owner lock.
+    ROLE = "all"
+    # Redis URL through which every process emits to every browser (several processes).
+    SOCKETIO_MESSAGE_QUEUE = None
+    # Flask-SocketIO's async mode: threading, or gevent under gunicorn -k gevent (serve.py).
+    SOCKETIO_ASYNC_MODE = "threading"
+
+    # The process that owns the scheduler: run.py and serve.py ("all") start it; a
+    # worker starts it once it holds the owner lock. SCHEDULER_AUTOSTART starts it in
+    # create_app itself (scripts, tests).
     SCHEDULER_AUTOSTART = False
+    # A worker that owns the scheduler re-reads the job stores this often, so a job
+    # changed by a web process takes effect within a second.
+    SCHEDULER_WAKEUP_SECONDS = 0.5
+    # Claim each (job, scheduled time) in the run history before running it, so that
+    # no run happens twice across an owner change (on for workers, see roles.py).
+    SCHEDULER_CLAIM_RUNS = False
+    # The PostgreSQL advisory lock (or, on SQLite, instance/scheduler.lock) held by the owner.
+    SCHEDULER_LOCK_KEY = 7_301_001
     # The shortest interval a job may have (a shorter one keeps a core busy running it).
     SCHEDULER_MIN_INTERVAL_SECONDS = 1.0
     # Run history is kept this many days by a daily "purge-run-history" job (0 keeps it all).

@@ -24,6 +24,7 @@ from flask_apscheduler import APScheduler
 from flask_babel import gettext as _
 
 from webapp.jobs import extra_run, history, registry, rules
+from webapp.jobs.claims import RunClaims
 from webapp.jobs.keys import KeyedMemoryJobStore
 from webapp.jobs.limits import JOB_DEFAULTS
 from webapp.jobs.store import PassBatchingJobStore
@@ -59,10 +60,19 @@ class RegisteredTasksOnly:
     directly, say) is disarmed before it runs: it calls :func:`registry.refuse_run`
     with the reason instead of its function, so the run fails and the run history
     records it, and the job is stored that way when the scheduler writes it back.
+    Where runs are claimed (webapp/jobs/claims.py), a run already claimed elsewhere
+    is left out.
     """
+
+    claims: RunClaims | None = None
 
     def submit_job(self, job: Any, run_times: list[Any]) -> None:
         """Submit ``job`` (disarmed if refused); note a paused job's extra run (see extra_run)."""
+        if self.claims is not None:
+            run_times = self.claims.claim(job.id, run_times)
+            if not run_times:
+                logger.info("Job %s: its due run was claimed by another scheduler; skipped", job.id)
+                return
         reason = registry.refusal(job)
         if reason is not None:
             logger.warning("Refused to run job %s: %s", job.id, reason)
@@ -85,6 +95,7 @@ class TimedThreadPoolExecutor(RegisteredTasksOnly, history.TimedSubmission, Base
     notes when each run starts."""
 
     def __init__(self, app: Flask, max_workers: int) -> None:
+        self.claims = RunClaims(app)
         self.timing_pool = history.StartTimingPool(_AppContextPool(ThreadPoolExecutor(max_workers), app),
                                                    max_workers)
         super().__init__(self.timing_pool)
@@ -97,6 +108,10 @@ class TimedThreadPoolExecutor(RegisteredTasksOnly, history.TimedSubmission, Base
 
 class TimedProcessPoolExecutor(RegisteredTasksOnly, history.TimedSubmission, ProcessPoolExecutor):
     """The process pool, noting when each run starts (for the run history)."""
+
+    def __init__(self, max_workers: int, claims: RunClaims | None = None) -> None:
+        self.claims = claims
+        super().__init__(max_workers)
 
 
 class ConsoleScheduler(APScheduler):
@@ -253,7 +268,7 @@ def default_config(app: Flask) -> dict[str, Any]:
     return {
         "SCHEDULER_JOBSTORES": stores,
         "SCHEDULER_EXECUTORS": {"default": TimedThreadPoolExecutor(app, 20),
-                                "process": TimedProcessPoolExecutor(2)},
+                                "process": TimedProcessPoolExecutor(2, RunClaims(app))},
         "SCHEDULER_JOB_DEFAULTS": dict(JOB_DEFAULTS),
         "SCHEDULER_TIMEZONE": "UTC",
         "SCHEDULER_API_ENABLED": True,  # guarded by webapp.jobs.rest_api

@@ -1,14 +1,23 @@
-"""One sampler per process: reads psutil once per tick and emits to the interval rooms.
+"""The sampler: reads psutil once per tick and emits to the interval rooms.
 
 Clients subscribe with an interval of 1, 2, 5 or 10 ticks and join the room
-``interval:<n>``. The sampler runs only while somebody listens: the first
-subscriber starts it (a lock-guarded ``socketio.start_background_task``), and it
-stops after the last one leaves. Ticks are scheduled against a fixed start time,
-so the period does not drift by the time an emit takes; a tick that is missed
-entirely (the machine stalled) is skipped rather than sent late in a burst.
-Top processes are read by a second task every few seconds, half a tick after a
-memory tick: the scan holds the GIL for tens of milliseconds, and it must not
-compete with a tick's fan-out (``fanout.py``) for it.
+``interval:<n>``; a tick goes out as Flask-SocketIO's stock room emit.
+
+Where it runs depends on the process's role (see webapp/roles.py):
+- embedded (one process): it runs only while somebody listens here. The first
+  subscriber starts it (a lock-guarded ``socketio.start_background_task``), and
+  it stops after the last one leaves;
+- web process beside a worker: it never reads psutil. It answers a subscriber
+  with the history kept in Redis, and the samples arrive from the worker through
+  the Socket.IO message queue;
+- worker that owns the scheduler: it runs from ``start_always`` to ``stop``,
+  emitting to every interval room through the message queue.
+
+Ticks are scheduled against a fixed start time, so the period does not drift by
+the time an emit takes; a tick that is missed entirely (the machine stalled) is
+skipped rather than sent late in a burst. Top processes are read by a second task
+every few seconds, half a tick after a memory tick: the scan holds the GIL for
+tens of milliseconds, and it must not delay a tick's emits.
 """
 
 from __future__ import annotations
@@ -17,14 +26,13 @@ import logging
 import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from flask_socketio import SocketIO
 
 from webapp.monitor import readings
-from webapp.monitor.fanout import Fanout
+from webapp.monitor.shared import LocalState, RedisState
 
 logger = logging.getLogger(__name__)
 
@@ -38,28 +46,34 @@ def interval_room(interval: int) -> str:
 
 
 class Sampler:
-    """Shared state of the monitor in one server process."""
+    """The monitor of one server process."""
 
     def __init__(self, socketio: SocketIO, tick_seconds: float = 1.0, history_size: int = 300,
                  processes_every: float = 5.0,
                  read_memory: Callable[[int], dict[str, Any]] = readings.memory_sample,
-                 read_processes: Callable[[], dict[str, Any]] = readings.top_processes) -> None:
+                 read_processes: Callable[[], dict[str, Any]] = readings.top_processes,
+                 state: LocalState | RedisState | None = None, produces: bool = True) -> None:
+        """``state``: where the history and the socket owners live (default: this process);
+        ``produces``: False in a web process that only relays a worker's samples."""
         self.socketio = socketio
         self.tick_seconds = tick_seconds
         self.processes_every = processes_every
         self.read_memory = read_memory
         self.read_processes = read_processes
-        self.history: deque[dict[str, Any]] = deque(maxlen=history_size)
-        self.latest_processes: dict[str, Any] | None = None
-        self.subscribers: dict[str, int] = {}  # sid -> interval
-        self.users: dict[str, int] = {}  # sid -> user id, for ending a user's sockets
-        self.login_sessions: dict[str, str] = {}  # sid -> sign-in session, for ending one browser's
+        self.state = state or LocalState(history_size)
+        self.produces = produces
+        self.always = False  # a worker's sampler runs whether anybody listens or not
+        self.subscribers: dict[str, int] = {}  # sid -> interval, of this process's sockets
         self.reads = 0
         self.running = False
         self.processes_running = False
         self.epoch = time.monotonic()  # when the current memory loop's tick 0 was due
         self._lock = threading.Lock()
-        self.fanout = Fanout(socketio)
+
+    @property
+    def latest_processes(self) -> dict[str, Any] | None:
+        """The latest top-processes reading, if any."""
+        return self.state.processes()
 
     # -- subscriptions (called from the Socket.IO handlers) ------------------------
 
@@ -67,16 +81,29 @@ class Sampler:
         """Record a subscriber; start the loops if they are idle. Returns the history."""
         with self._lock:
             self.subscribers[sid] = interval
+        if self.produces:
+            self._start_loops()
+        return self.state.history()
+
+    def start_always(self) -> None:
+        """Sample every tick for every interval room until :meth:`stop` (a worker's sampler)."""
+        self.always = True
+        self._start_loops()
+
+    def stop(self) -> None:
+        """End :meth:`start_always` (the loops stop on their next tick, unless somebody here listens)."""
+        self.always = False
+
+    def _start_loops(self) -> None:
+        with self._lock:
             start_memory, start_processes = not self.running, not self.processes_running
             self.running = self.processes_running = True
             if start_memory:
                 self.epoch = time.monotonic()
-            history = list(self.history)
         if start_memory:
             self.socketio.start_background_task(self._memory_loop)
         if start_processes:
             self.socketio.start_background_task(self._process_loop)
-        return history
 
     def unsubscribe(self, sid: str) -> None:
         """Forget a subscriber (the loops stop on their next tick if it was the last)."""
@@ -85,30 +112,24 @@ class Sampler:
 
     def connected(self, sid: str, user_id: int, login_session: str | None = None) -> None:
         """Note whose socket ``sid`` is (and, when known, which sign-in session opened it)."""
-        with self._lock:
-            self.users[sid] = user_id
-            if login_session:
-                self.login_sessions[sid] = login_session
+        self.state.connected(sid, user_id, login_session)
 
     def disconnected(self, sid: str) -> None:
         with self._lock:
             self.subscribers.pop(sid, None)
-            self.users.pop(sid, None)
-            self.login_sessions.pop(sid, None)
+        self.state.disconnected(sid)
 
     def sids_of(self, user_id: int) -> list[str]:
-        """Every socket of this user."""
-        with self._lock:
-            return [sid for sid, uid in self.users.items() if uid == user_id]
+        """Every socket of this user, in every process."""
+        return self.state.sids_of(user_id)
 
     def sids_of_session(self, login_session: str) -> list[str]:
-        """The sockets opened by one sign-in session (one browser)."""
-        with self._lock:
-            return [sid for sid, key in self.login_sessions.items() if key == login_session]
+        """The sockets opened by one sign-in session (one browser), in every process."""
+        return self.state.sids_of_session(login_session)
 
     def listening(self) -> bool:
         with self._lock:
-            return bool(self.subscribers)
+            return self.always or bool(self.subscribers)
 
     # -- the loops -------------------------------------------------------------
 
@@ -116,19 +137,18 @@ class Sampler:
         start = self.epoch
         tick = 0
         while True:
-            with self._lock:
-                intervals = set(self.subscribers.values())
+            with self._lock:  # checked and given up under one lock: a subscriber restarts us
+                intervals = set(INTERVALS) if self.always else set(self.subscribers.values())
                 if not intervals:
                     self.running = False
                     return
             try:
                 self.reads += 1
                 sample = self.read_memory(self.reads)
-                with self._lock:
-                    self.history.append(sample)
+                self.state.add_sample(sample)
                 for interval in intervals:
                     if tick % interval == 0:
-                        self.fanout.emit("memory", sample, interval_room(interval), NAMESPACE)
+                        self.socketio.emit("memory", sample, to=interval_room(interval), namespace=NAMESPACE)
             except Exception:  # one failed reading must not end the monitor for everyone
                 logger.exception("memory sample failed; trying again next tick")
             tick = self._next_tick(start, tick)
@@ -154,13 +174,13 @@ class Sampler:
             while self.listening() and time.monotonic() < deadline:
                 self.socketio.sleep(min(self.tick_seconds, max(deadline - time.monotonic(), 0)))
             with self._lock:
-                if not self.subscribers:
+                if not (self.always or self.subscribers):
                     self.processes_running = False
                     return
             try:
-                self.latest_processes = self.read_processes()
-                self.socketio.emit("processes", self.latest_processes, to=LISTENERS_ROOM,
-                                   namespace=NAMESPACE)
+                processes = self.read_processes()
+                self.state.set_processes(processes)
+                self.socketio.emit("processes", processes, to=LISTENERS_ROOM, namespace=NAMESPACE)
             except Exception:
                 logger.exception("process listing failed; trying again later")
             deadline = self._between_ticks(max(deadline + self.processes_every, time.monotonic()))

@@ -31,7 +31,7 @@ from webapp.views.helpers import add_form_errors, client_address, safe_next_url,
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 #: Endpoints reachable before the first administrator exists.
-SETUP_OPEN_ENDPOINTS = {"auth.setup", "static", "main.healthz", "main.set_language"}
+SETUP_OPEN_ENDPOINTS = {"auth.setup", "static", "health.healthz", "main.set_language"}
 #: Session key holding a just-created API token until the profile page shows it (once).
 NEW_TOKEN_KEY = "new_api_token"
 
@@ -41,11 +41,11 @@ def require_setup() -> Response | None:
     """Until the first account exists, every page leads to the setup page."""
     if current_app.extensions.get("webapp.setup_done"):
         return None
+    if request.endpoint in SETUP_OPEN_ENDPOINTS or request.path.startswith("/api/"):
+        return None  # the API answers 401 (no account can authenticate yet), never a page
     if user_service.any_user_exists():
         current_app.extensions["webapp.setup_done"] = True
         return None
-    if request.endpoint in SETUP_OPEN_ENDPOINTS or request.path.startswith("/api/"):
-        return None  # the API answers 401 (no account can authenticate yet), never a page
     return redirect(url_for("auth.setup"))
 
 

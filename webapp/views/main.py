@@ -17,12 +17,6 @@ from webapp.views.helpers import safe_next_url
 bp = Blueprint("main", __name__)
 
 
-@bp.get("/healthz")
-def healthz() -> tuple[str, int, dict[str, str]]:
-    """Liveness probe for load balancers: no session, no database."""
-    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
-
-
 @bp.get("/")
 @login_required
 def index() -> str:

@@ -1,0 +1,16 @@
+"""``/healthz`` for load balancers and process managers (no sign-in, nothing secret)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+
+from webapp.roles import health
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """The database, the message queue and whether this process owns the scheduler."""
+    report, status = health(current_app)
+    return jsonify(report), status
