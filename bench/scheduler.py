@@ -17,7 +17,7 @@ the persistent store, from ``job_runs.started_at``).
 
 Part B, the job list. 1,000 jobs in the persistent store (interval, cron and date
 triggers, some paused, 5,000 recorded runs), served with gunicorn (one process,
-100 threads) as in bench/blog_list.py. wrk measures /healthz (the bare hello route)
+100 threads) as in bench/blog_list.py. wrk measures /livez (the bare hello route)
 and the job list's pages 1, 20 and 50, signed in as an admin, in interleaved rounds
 (hello, page 1, ..., hello, page 1, ...); each rate is also a ratio to the hello
 route (the median of the rounds' ratios, with their range), and the server's CPU
@@ -59,7 +59,7 @@ from bench.common import (
 
 PASSWORD = "bench-password"
 PAGES = {
-    "hello (/healthz)": "/healthz",
+    "hello (/livez)": "/livez",
     "job list, page 1": "/jobs/?page=1",
     "job list, page 20": "/jobs/?page=20",
     "job list, page 50": "/jobs/?page=50",
@@ -269,7 +269,7 @@ def main() -> None:
     if args.part in ("all", "list"):
         print(f"Part B: job list with {args.list_jobs} jobs, gunicorn + wrk ...", flush=True)
         table = ratio_table(measure_job_list(args.list_jobs, args.wrk_seconds, max(args.rounds, 1)),
-                            "hello (/healthz)")
+                            "hello (/livez)")
         result.update(table)
         ratio = result["job_list_ratio"] = table["ratio_median"]["job list, page 1"]
         print(f"\nTarget: job list page 1 at >= {LIST_TARGET:.0%} of the hello route: {ratio:.1%} "

@@ -161,3 +161,11 @@ def test_the_worker_module_answers_health_checks_only(tmp_path: Path, monkeypatc
     client = Client(health_app(app))
     assert client.get("/healthz").json["database"] == "ok"
     assert client.get("/auth/login").status_code == 404
+
+
+def test_liveness_answers_without_the_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path))
+    app = create_app(app_config(
+        SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"))
+    answer = app.test_client().get("/livez")
+    assert (answer.status_code, answer.text) == (200, "ok")

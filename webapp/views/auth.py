@@ -31,7 +31,7 @@ from webapp.views.helpers import add_form_errors, client_address, safe_next_url,
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 #: Endpoints reachable before the first administrator exists.
-SETUP_OPEN_ENDPOINTS = {"auth.setup", "static", "health.healthz", "main.set_language"}
+SETUP_OPEN_ENDPOINTS = {"auth.setup", "static", "health.healthz", "health.livez", "main.set_language"}
 #: Session key holding a just-created API token until the profile page shows it (once).
 NEW_TOKEN_KEY = "new_api_token"
 
