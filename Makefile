@@ -8,11 +8,15 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test lint fuzz bench-blogs bench-monitor bench-scheduler install install-dev browser sqlite services messages clean
+.PHONY: run test lint fuzz bench-blogs bench-monitor bench-scheduler install install-dev browser sqlite services messages clean cluster-up cluster-down
 
+# One process on gunicorn's threaded worker: pages, API, sockets (one thread each),
+# the scheduler and the memory sampler, on SQLite in instance/.
+THREADS ?= 100
 run: install
 	$(BIN)/flask --app webapp db upgrade
-	WEBAPP_HOST=$(HOST) WEBAPP_PORT=$(PORT) $(BIN)/python run.py
+	$(BIN)/gunicorn --worker-class gthread --threads $(THREADS) --workers 1 --no-control-socket \
+	  --bind $(HOST):$(PORT) --graceful-timeout 60 "webapp.serve:app()"
 
 test: install-dev browser sqlite services
 	$(BIN)/ruff check .
@@ -77,3 +81,14 @@ messages: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The whole topology on loopback, detached: two web processes (http://127.0.0.1:5101/ and
+# :5102) and two workers, on the PostgreSQL database webapp_cluster and Redis. It returns
+# once every process answers /healthz; pid files go to instance/run, logs to instance/logs.
+# `make cluster-down` stops them all and keeps the database and logs. scripts/cluster -h
+# tells more (`scripts/cluster status`, other ports and names).
+cluster-up: install services
+	scripts/cluster up
+
+cluster-down:
+	scripts/cluster down
