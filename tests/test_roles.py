@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.conftest import app_config
+from tests.test_job_execution import slow_task  # noqa: F401  (a fixture)
 from webapp import create_app
 from webapp.extensions import db
 from webapp.jobs.claims import RunClaims
@@ -169,3 +170,31 @@ def test_liveness_answers_without_the_database(tmp_path, monkeypatch):
         SQLALCHEMY_DATABASE_URI="postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=1"))
     answer = app.test_client().get("/livez")
     assert (answer.status_code, answer.text) == (200, "ok")
+
+
+def test_stopping_a_worker_lets_its_running_job_finish_first(tmp_path, monkeypatch, redis_server,
+                                                             slow_task):  # noqa: F811
+    """What SIGTERM does to ``python -m webapp.worker``: owner.stop(), then run() returns
+    only once the running job has ended."""
+    from webapp.jobs.scheduler import readable_scheduler
+    from webapp.models.types import utcnow
+
+    monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path))
+    app = create_app(app_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'stop.sqlite'}",
+                                ROLE="worker", SOCKETIO_MESSAGE_QUEUE="redis://127.0.0.1:6379/15"))
+    with app.app_context():
+        db.create_all()
+    owner = SchedulerOwner(app)
+    thread = threading.Thread(target=owner.run, daemon=True)
+    thread.start()
+    wait_for(lambda: owner.owning)
+    readable_scheduler(app).add_job("slow", "test_sleep_then_note", trigger="date", run_date=utcnow())
+    wait_for(lambda: bool(RunClaims(app).enabled and claimed(app, "slow")))  # claimed: it runs now
+    owner.stop()
+    thread.join(10)
+    assert not thread.is_alive() and len(slow_task) == 1
+
+
+def claimed(app, job_id: str) -> bool:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(JobRun).where(JobRun.job_id == job_id)) > 0
