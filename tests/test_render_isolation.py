@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date, format_time
 from flask import Flask
 from sqlalchemy import select, update
 
@@ -212,7 +213,10 @@ def zoned_apps(request: pytest.FixtureRequest,
 
 
 def _local(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+    """The moment as the pages show it in English (``Jan 15, 2030, 12:00 PM``), spaces normalised."""
+    local = moment.astimezone(ZoneInfo(zone))
+    shown = f"{format_date(local, 'medium', locale='en')}, {format_time(local, 'short', locale='en')}"
+    return " ".join(shown.split())
 
 
 def test_two_apps_in_two_time_zones_show_the_same_stored_times_in_their_own(zoned_apps: Any) -> None:

@@ -37,7 +37,7 @@ DUTCH = {
     "page %(page)d of %(pages)d": "pagina %(page)d van %(pages)d", "%(num)d per page": "%(num)d per pagina",
     "Search": "Zoeken", "Filter": "Filteren",
 }
-DUTCH_PLURALS = {("%(num)d result", "%(num)d results"): ("%(num)d resultaat", "%(num)d resultaten")}
+DUTCH_PLURALS = {("%(count)s result", "%(count)s results"): ("%(count)s resultaat", "%(count)s resultaten")}
 
 #: What each list must show in each language: table head, row badges, pager text.
 LANGUAGE_PAGES = {
