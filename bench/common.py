@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -13,8 +15,8 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
@@ -70,13 +72,19 @@ def gunicorn(instance: Path, threads: int = 100) -> Iterator[str]:
 
 
 @contextmanager
-def gunicorn_process(app_spec: str, env: dict[str, str],
-                     threads: int) -> Iterator[tuple[str, psutil.Process]]:
-    """gunicorn serving ``app_spec`` with one worker; yields the URL and the worker process."""
+def gunicorn_process(app_spec: str, env: dict[str, str], threads: int, worker_class: str | None = None,
+                     own_session: bool = False) -> Iterator[tuple[str, psutil.Process]]:
+    """gunicorn serving ``app_spec`` with one worker; yields the URL and the worker process.
+
+    ``worker_class`` (``gevent`` for a web process) replaces the threaded worker.
+    ``own_session`` starts it in a session of its own, as a service runs (and as
+    scripts/cluster starts each process): with Linux's autogroup scheduling a busy
+    machine shares its cores between sessions first, then between their processes."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "-w", "1", "--threads", str(threads), "-b", f"127.0.0.1:{port}",
+    workers = ["--threads", str(threads)] if worker_class is None else ["-k", worker_class]
+    command = [str(BIN / "gunicorn"), "-w", "1", *workers, "-b", f"127.0.0.1:{port}",
                "--log-level", "warning", "--timeout", "120", "--graceful-timeout", "3", app_spec]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=own_session)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -117,11 +125,21 @@ def wrk(url: str, cookie: str | None, seconds: int, connections: int = 8) -> flo
 
 def wrk_run(url: str, cookie: str | None, seconds: int, connections: int = 8) -> tuple[float, int]:
     """Requests per second and requests completed, as wrk measured them."""
+    command = wrk_command(url, cookie, seconds, connections)
+    return wrk_result(url, subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+def wrk_command(url: str, cookie: str | None, seconds: int, connections: int = 8) -> list[str]:
+    """One wrk thread, ``connections`` connections, the bench's User-Agent (and cookie)."""
     command = [ensure_wrk(), "-H", f"User-Agent: {USER_AGENT}", "-t1", f"-c{connections}", f"-d{seconds}s",
                "--latency", url]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    return command
+
+
+def wrk_result(url: str, output: str) -> tuple[float, int]:
+    """(requests per second, requests completed) from wrk's output; errors fail."""
     if "Non-2xx or 3xx responses" in output:
         raise RuntimeError(f"{url} answered with errors:\n{output}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
@@ -168,3 +186,157 @@ def ratio_table(results: Runs, hello: str,
     return {"rates": rates, "ratio_median": {n: round(statistics.median(v), 4) for n, v in ratios.items()},
             "ratios": {n: [round(r, 4) for r in v] for n, v in ratios.items()},
             "cpu_ms_per_request": {n: round(v, 3) for n, v in cpu.items()}}
+
+
+# --- CPU of the parties of a run -------------------------------------------------------------
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    """A process and all its descendants (gunicorn's master and its worker)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def postgres_backends(database: str) -> list[psutil.Process]:
+    """PostgreSQL's server processes for connections to ``database`` (named in their title)."""
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        words = " ".join(process.info["cmdline"] or []).split()
+        if process.info["name"] == "postgres" and database in words:
+            found.append(process)
+    return found
+
+
+class CpuMeter:
+    """CPU time of named groups of processes between :meth:`start` and :meth:`stop`.
+
+    Each party is a function returning its processes, called at both edges (a process
+    started in between counts from its start). ``reaped``, when given, names the child
+    processes of this one that ended and were waited for in between (wrk), read from
+    ``getrusage``. The machine's busy time (every process, also other people's) is
+    given as "machine". After :meth:`stop`, ``waits`` holds each party's time spent
+    runnable but waiting for a core (Linux's /proc/<pid>/task/*/schedstat), as % of
+    the window: what a party lost to the others on a busy machine.
+    """
+
+    def __init__(self, parties: Mapping[str, Callable[[], Iterable[psutil.Process]]],
+                 reaped: str | None = None) -> None:
+        self.parties = parties
+        self.reaped = reaped
+        self.waits: dict[str, float] = {}
+        self._start: dict[str, dict[int, tuple[float, float]]] = {}
+        self._began = self._children = self._machine = 0.0
+
+    @staticmethod
+    def _machine_busy() -> float:
+        """Busy CPU seconds of the whole machine (Linux counts guest time in user time too)."""
+        times = psutil.cpu_times()
+        idle = ("idle", "iowait", "guest", "guest_nice")
+        return sum(value for name, value in times._asdict().items() if name not in idle)
+
+    @staticmethod
+    def _run_queue_wait(pid: int) -> float:
+        """Seconds the process's threads have waited for a core since they started."""
+        total = 0
+        for task in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            with suppress(OSError, IndexError, ValueError):
+                total += int(task.read_text().split()[1])
+        return total / 1e9
+
+    def _read(self) -> dict[str, dict[int, tuple[float, float]]]:
+        seconds: dict[str, dict[int, tuple[float, float]]] = {}
+        for name, find in self.parties.items():
+            seconds[name] = {}
+            for process in find():
+                try:
+                    times, waited = process.cpu_times(), self._run_queue_wait(process.pid)
+                    seconds[name][process.pid] = (times.user + times.system, waited)
+                except psutil.NoSuchProcess:
+                    pass
+        return seconds
+
+    def start(self) -> None:
+        self._start = self._read()
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self._children = usage.ru_utime + usage.ru_stime
+        self._machine, self._began = self._machine_busy(), time.monotonic()
+
+    def stop(self) -> dict[str, float]:
+        """Per party, and for the machine: CPU time as % of one core over the window."""
+        machine, wall = self._machine_busy() - self._machine, time.monotonic() - self._began
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        end = self._read()
+
+        def spent(name: str, field: int) -> float:
+            begun = self._start[name]
+            return sum(now[field] - begun.get(pid, (0.0, 0.0))[field] for pid, now in end[name].items())
+
+        percent = {name: spent(name, 0) / wall * 100 for name in end}
+        self.waits = {name: round(spent(name, 1) / wall * 100, 1) for name in end}
+        if self.reaped:
+            percent[self.reaped] = (usage.ru_utime + usage.ru_stime - self._children) / wall * 100
+        percent["machine"] = machine / wall * 100
+        return {name: round(value, 1) for name, value in percent.items()}
+
+
+# --- PostgreSQL and the multi-process topology (scripts/cluster) ------------------------------
+
+PSQL = ["psql", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qtA"]
+
+
+def postgres_url(database: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+
+
+def create_database(database: str) -> None:
+    """A fresh, empty PostgreSQL database (dropped first if it exists)."""
+    drop_database(database)
+    subprocess.run([*PSQL, "-c", f'CREATE DATABASE "{database}"'], check=True, stdout=subprocess.DEVNULL)
+
+
+def drop_database(database: str) -> None:
+    subprocess.run([*PSQL, "-c", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def cluster_env(instance: Path, database: str, redis_url: str, web_ports: Iterable[int],
+                worker_ports: Iterable[int]) -> dict[str, str]:
+    """The environment for scripts/cluster (and for the app on the cluster's database)."""
+    return {**instance_env(instance), "CLUSTER_DB": database, "CLUSTER_REDIS_URL": redis_url,
+            "CLUSTER_WEB_PORTS": ",".join(map(str, web_ports)),
+            "CLUSTER_WORKER_PORTS": ",".join(map(str, worker_ports)), "CLUSTER_STOP_TIMEOUT": "15",
+            "WEBAPP_DATABASE_URL": postgres_url(database), "WEBAPP_SOCKETIO_MESSAGE_QUEUE": redis_url}
+
+
+@contextmanager
+def cluster(env: dict[str, str]) -> Iterator[dict[str, int]]:
+    """``scripts/cluster up`` with ``env``; yields each member's pid (web-1, ..., worker-2).
+
+    ``scripts/cluster down`` runs on the way out, also after an error."""
+    script = str(ROOT / "scripts" / "cluster")
+    run = Path(env["WEBAPP_INSTANCE_PATH"]) / "run"
+    try:
+        started = subprocess.run([script, "up"], cwd=ROOT, env=env, capture_output=True, text=True)
+        if started.returncode != 0:
+            raise RuntimeError(f"scripts/cluster up failed:\n{started.stdout}{started.stderr}")
+        yield {path.stem: int(path.read_text().split()[0]) for path in sorted(run.glob("*-*.pid"))}
+    finally:
+        subprocess.run([script, "down"], cwd=ROOT, env=env, capture_output=True)
+
+
+def scheduler_owner(worker_ports: Iterable[int], timeout: float = 30) -> int:
+    """The index (0, 1, ...) of the worker whose /healthz says it owns the scheduler."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for index, port in enumerate(worker_ports):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                    if json.loads(answer.read()).get("scheduler") == "owner":
+                        return index
+            except OSError:
+                pass
+        time.sleep(0.5)
+    raise RuntimeError("no worker took the scheduler's owner lock")
