@@ -100,6 +100,8 @@ class Settings:
         env.update(
             WEBAPP_DATABASE_URL=self.database_url,
             WEBAPP_SOCKETIO_MESSAGE_QUEUE=self.redis_url,
+            # Pub/Sub channels ignore the Redis database: one per cluster, by its database.
+            WEBAPP_SOCKETIO_CHANNEL=f"webapp-socketio-{self.db}",
             WEBAPP_INSTANCE_PATH=str(self.instance),
             PYTHONUNBUFFERED="1",  # the logs show output as it happens
         )

@@ -66,7 +66,7 @@ def register_extensions(app: Flask) -> None:
     # queue, an emit in any process reaches the browsers of every process.
     queue = app.config["SOCKETIO_MESSAGE_QUEUE"]
     socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], message_queue=queue,
-                      manage_session=False, async_handlers=False)
+                      channel=app.config["SOCKETIO_CHANNEL"], manage_session=False, async_handlers=False)
     configure_scheduler(app)
     app.extensions["monitor.sampler"] = Sampler(
         socketio,

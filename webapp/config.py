@@ -84,6 +84,9 @@ class DefaultConfig:
     ROLE = "all"
     # Redis URL through which every process emits to every browser (several processes).
     SOCKETIO_MESSAGE_QUEUE = None
+    # The Redis Pub/Sub channel of that queue. Channels ignore Redis's database number,
+    # so two deployments on one Redis server need two names (scripts/cluster sets one).
+    SOCKETIO_CHANNEL = "webapp-socketio"
     # Flask-SocketIO's async mode: threading, or gevent under gunicorn -k gevent (serve.py).
     SOCKETIO_ASYNC_MODE = "threading"
 
