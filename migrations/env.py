@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from webapp.models.blog_search import include_object as include_search_object
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -41,6 +43,10 @@ target_db = current_app.extensions['migrate'].db
 
 
 def include_object(obj, name, type_, reflected, compare_to):
+    # APScheduler's job table and the search index (webapp/models/blog_search.py) are made
+    # beside the models' metadata: autogenerate must not drop them.
+    if not include_search_object(obj, name, type_, reflected, compare_to):
+        return False
     return not (type_ == "table" and name == "apscheduler_jobs")
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, inspect, select, text
 
 from webapp.cli import DEMO_PASSWORD, DEMO_USERS
 from webapp.extensions import db
-from webapp.models import User
+from webapp.models import User, blog_search
 
 
 def count_users(app) -> int:
@@ -71,5 +71,8 @@ def test_init_db_runs_the_migrations_to_the_models_schema(tmp_path, monkeypatch)
         from alembic.migration import MigrationContext
 
         with db.engine.connect() as connection:
-            diff = compare_metadata(MigrationContext.configure(connection), db.metadata)
+            # The search index is made beside the models (webapp/models/blog_search.py).
+            search_index = {"include_object": blog_search.include_object}
+            context = MigrationContext.configure(connection, opts=search_index)
+            diff = compare_metadata(context, db.metadata)
         assert diff == []

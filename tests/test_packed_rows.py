@@ -37,7 +37,7 @@ def plain_page(query: ListQuery, filters: BlogFilters) -> list[blog_list.BlogRow
     count, rows, order = blog_list.page_statements(query, filters)
     params = {"page_limit": query.per_page, "page_offset": (query.page - 1) * query.per_page}
     _total, found = packed.count_and_rows(db.session.connection(), count, rows, order, params, packing=False)
-    return [blog_list.blog_row(row) for row in found]
+    return [blog_list.blog_row(row, query.search) for row in found]
 
 
 @pytest.mark.parametrize("query", [

@@ -50,6 +50,9 @@ class DefaultConfig:
 
     # Lists.
     PAGE_SIZES = (20, 50, 100)
+    # A list's total counts at most this many rows (plus one, to know there are more):
+    # past it the page says "10,000+ results", and the pages after it are still offered.
+    COUNT_CAP = 10_000
 
     # Rendered list rows, kept by everything they are made of (see webapp/fragments.py).
     # A Flask-Caching backend: "SimpleCache" (this process, bounded), "RedisCache" with

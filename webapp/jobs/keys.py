@@ -55,10 +55,11 @@ class JobFilter:
         paused = sorted((k for k in keys if k.next_run is None), key=lambda k: k.id, reverse=self.desc)
         return [*running, *paused]
 
-    def first(self, keys: Iterable[JobKey], limit: int) -> StoreKeys:
-        """The first ``limit`` of ``keys`` that the list keeps, and how many it keeps in all."""
+    def first(self, keys: Iterable[JobKey], limit: int, skip: int = 0) -> StoreKeys:
+        """The first ``limit`` of ``keys`` that the list keeps (from position ``skip`` on),
+        and how many it keeps in all."""
         kept = [key for key in keys if self.keeps(key)]
-        return StoreKeys(self.order(kept)[:limit], len(kept))
+        return StoreKeys(self.order(kept)[skip:limit], len(kept))
 
 
 @dataclass
@@ -83,6 +84,16 @@ class KeyedJobStore(Protocol):
     def jobs_by_ids(self, ids: list[str]) -> list[Job]:
         """The jobs with these ids that the store holds, in no particular order (see
         :func:`job_from_state` for what a rebuilt job can do)."""
+
+
+@runtime_checkable
+class PagingJobStore(Protocol):
+    """A keyed store that also reads one page of keys by itself (SQL: LIMIT and OFFSET), for
+    the usual case of one store holding every listed job (see ``webapp.jobs.listing``)."""
+
+    def page_keys(self, alias: str, wanted: JobFilter, skip: int, count: int) -> StoreKeys:
+        """The ``count`` keys from position ``skip`` in list order, in that order, how many
+        jobs match, and the states of those keys that the store read along."""
 
 
 def job_from_state(state: bytes) -> Job:
@@ -113,6 +124,10 @@ class KeyedMemoryJobStore(MemoryJobStore):
     def job_keys(self, alias: str, wanted: JobFilter, limit: int, page_size: int = 0) -> StoreKeys:
         """See :class:`KeyedJobStore`."""
         return wanted.first(store_keys(self.get_all_jobs(), alias), limit)
+
+    def page_keys(self, alias: str, wanted: JobFilter, skip: int, count: int) -> StoreKeys:
+        """See :class:`PagingJobStore`."""
+        return wanted.first(store_keys(self.get_all_jobs(), alias), skip + count, skip)
 
     def jobs_by_ids(self, ids: list[str]) -> list[Job]:
         """See :class:`KeyedJobStore`."""

@@ -2,10 +2,15 @@
 
 APScheduler's ``get_jobs()`` rebuilds every job of every store (a pickle load per
 job): with a thousand jobs that is most of a request. Here each of the project's
-stores (``webapp.jobs.keys.KeyedJobStore``) gives only the sort keys (id and next run
-time) of its first ``page * per_page`` jobs in list order, filtered and sorted by SQL
-for the SQLAlchemy store, plus its count. The keys are merged, cut to the page, and
-only that page's jobs are rebuilt. Any other store, and every store while the
+stores (``webapp.jobs.keys.KeyedJobStore``) gives only sort keys (id and next run
+time), filtered and sorted by SQL for the SQLAlchemy store, plus its count, and only
+the page's jobs are rebuilt.
+
+Each store is first asked for the page as if it held every listed job: the SQLAlchemy
+store reads just the page's keys and states (LIMIT and OFFSET in list order). When
+only one store holds listed jobs, the usual case, that is the page. When several do,
+each gives the keys of its first ``page * per_page`` jobs in list order, and those are
+merged in Python and cut to the page. Any other store, and every store while the
 scheduler has not started (its jobs are still pending), is read through the
 scheduler's public ``get_jobs``.
 """
@@ -14,9 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
-from webapp.jobs.keys import JobFilter, JobKey, KeyedJobStore, job_from_state, store_keys
+from webapp.jobs.keys import (
+    JobFilter,
+    JobKey,
+    KeyedJobStore,
+    PagingJobStore,
+    job_from_state,
+    store_keys,
+)
 from webapp.services.paging import Page
 
 __all__ = ["JobFilter", "JobKey", "JobPage", "jobs_by_ids", "page_of_jobs"]
@@ -36,13 +48,12 @@ def page_of_jobs(scheduler: Any, wanted: JobFilter, page: int, per_page: int) ->
     ``scheduler``: the app's ``ConsoleScheduler``.
     """
     page = max(page, 1)
-    keys, total, found = _first_keys(scheduler, wanted, page * per_page, per_page)
+    keys, total, found = _page_keys(scheduler, wanted, page, per_page)
     pages = max((total + per_page - 1) // per_page, 1)
     if page > pages:
         page = pages
-        keys, total, found = _first_keys(scheduler, wanted, page * per_page, per_page)
-    on_page = keys[(page - 1) * per_page: page * per_page]
-    jobs = _load(scheduler, on_page, found)
+        keys, total, found = _page_keys(scheduler, wanted, page, per_page)
+    jobs = _load(scheduler, keys, found)
     return JobPage(items=[job for _key, job in jobs], total=total, page=page, per_page=per_page,
                    stores={key.id: key.store for key, _job in jobs})
 
@@ -67,25 +78,51 @@ def _held(scheduler: Any, alias: str, ids: set[str]) -> list[Any]:
     return [job for job in scheduler.get_jobs(alias) if job.id in ids]
 
 
-def _first_keys(scheduler: Any, wanted: JobFilter, limit: int,
-                per_page: int) -> tuple[list[JobKey], int, dict[tuple[str, str], Any]]:
-    """The first ``limit`` keys in list order over every store, how many match in all, and
+class _StoreAnswer(NamedTuple):
+    keys: list[JobKey]
+    total: int  # how many jobs the store lists
+    read: dict[str, Any]  # by id: stored states, or jobs (stores read through the scheduler)
+
+
+def _page_keys(scheduler: Any, wanted: JobFilter, page: int,
+               per_page: int) -> tuple[list[JobKey], int, dict[tuple[str, str], Any]]:
+    """The keys on ``page`` in list order over every store, how many match in all, and
     what was read along for some of them ((store, id): the job, or its stored state)."""
-    keys: list[JobKey] = []
-    total = 0
+    skip = (page - 1) * per_page
+    answers = {alias: _store_keys(scheduler, alias, wanted, skip, per_page, merge=False)
+               for alias in scheduler.stores}
+    total = sum(answer.total for answer in answers.values())
+    holding = [alias for alias, answer in answers.items() if answer.total]
+    if len(holding) > 1:  # merge: every holding store's keys up to the end of the page
+        answers = {alias: _store_keys(scheduler, alias, wanted, skip, per_page, merge=True)
+                   for alias in holding}
+        merged = wanted.order(key for answer in answers.values() for key in answer.keys)
+        keys = merged[skip:skip + per_page]
+    else:
+        keys = answers[holding[0]].keys if holding else []
     found: dict[tuple[str, str], Any] = {}
-    for alias in scheduler.stores:
-        store = scheduler.started_store(alias)
-        if isinstance(store, KeyedJobStore):
-            answer = store.job_keys(alias, wanted, limit, per_page)
-            found.update(((alias, job_id), state) for job_id, state in answer.states.items())
-        else:  # read whole, through the scheduler (also its pending jobs, before it starts)
-            jobs = {job.id: job for job in scheduler.get_jobs(alias)}
-            answer = wanted.first(store_keys(jobs.values(), alias), limit)
-            found.update(((alias, key.id), jobs[key.id]) for key in answer.keys)
-        keys += answer.keys
-        total += answer.total
-    return wanted.order(keys)[:limit], total, found
+    for alias, answer in answers.items():
+        found.update(((alias, job_id), value) for job_id, value in answer.read.items())
+    return keys, total, found
+
+
+def _store_keys(scheduler: Any, alias: str, wanted: JobFilter, skip: int, per_page: int,
+                merge: bool) -> _StoreAnswer:
+    """One store's keys in its list order: the ``per_page`` from position ``skip`` (the page,
+    were it the only store), or with ``merge`` all of them up to the end of the page; how
+    many jobs it lists; and what it read along, by id: states (for the page's keys or the
+    last ``per_page``) or jobs (stores read through the scheduler)."""
+    store = scheduler.started_store(alias)
+    if isinstance(store, PagingJobStore) and not merge:
+        answer = store.page_keys(alias, wanted, skip, per_page)
+        return _StoreAnswer(answer.keys, answer.total, dict(answer.states))
+    if isinstance(store, KeyedJobStore):
+        answer = store.job_keys(alias, wanted, skip + per_page, per_page)
+        return _StoreAnswer(answer.keys if merge else answer.keys[skip:], answer.total, dict(answer.states))
+    # Read whole, through the scheduler (also its pending jobs, before it starts).
+    jobs = {job.id: job for job in scheduler.get_jobs(alias)}
+    answer = wanted.first(store_keys(jobs.values(), alias), skip + per_page, 0 if merge else skip)
+    return _StoreAnswer(answer.keys, answer.total, {key.id: jobs[key.id] for key in answer.keys})
 
 
 def _load(scheduler: Any, keys: list[JobKey], found: dict[tuple[str, str], Any]) -> list[tuple[JobKey, Any]]:

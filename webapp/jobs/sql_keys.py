@@ -1,10 +1,12 @@
 """APScheduler's SQLAlchemy job store, listing by keys in SQL (see ``webapp.jobs.keys``).
 
-A list page needs the count, the ids and next run times of the jobs before it in list
-order, and the stored states of its own jobs. SQL filters, sorts and counts on the
-table (APScheduler's index on ``next_run_time`` serves the default order), and only
-the page's pickles are read and rebuilt. On SQLite all of that is one statement
-returning one row (see ``webapp.services.packed``).
+A list page needs the count, the ids and next run times of its own jobs, and their
+stored states: when this store holds every listed job (``page_keys``), SQL reads just
+those, skipping to them with OFFSET; to merge with other stores (``job_keys``), the
+keys of every job before them too. SQL filters, sorts and counts on the table
+(APScheduler's index on ``next_run_time`` serves the default order), and only the
+page's pickles are read and rebuilt. On SQLite all of that is one statement returning
+one row (see ``webapp.services.packed``).
 """
 
 from __future__ import annotations
@@ -32,9 +34,8 @@ class KeyedSQLAlchemyJobStore(SQLAlchemyJobStore):
         """See ``keys.KeyedJobStore``: by next run, the scheduled jobs in next-run order,
         then the paused ones by id, only as many as needed."""
         count_of, first, then = self._keys_statements(wanted)
-        escaped = wanted.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         skip = max(limit - page_size, 0)
-        values = {"pattern": f"%{escaped}%", "limit": limit, "skip": skip, "page_size": limit - skip}
+        values = {"pattern": _pattern(wanted), "limit": limit, "skip": skip, "page_size": limit - skip}
         states: dict[str, bytes] = {}
         with self.engine.connect() as connection:
             packing = is_packing(connection)
@@ -52,6 +53,33 @@ class KeyedSQLAlchemyJobStore(SQLAlchemyJobStore):
                 else:
                     rows += [tuple(row) for row in connection.execute(then, rest)]
         return StoreKeys([JobKey(job_id, when, alias) for job_id, when in rows], count, states)
+
+    def page_keys(self, alias: str, wanted: JobFilter, skip: int, count: int) -> StoreKeys:
+        """See ``keys.PagingJobStore``: the page's keys and states only (by next run, the
+        scheduled jobs, then the paused ones)."""
+        count_of, first, then, scheduled_of = self._page_statements(wanted)
+        values = {"pattern": _pattern(wanted), "skip": skip, "count": count}
+        with self.engine.connect() as connection:
+            packing = is_packing(connection)
+            if packing:  # the count, the keys and their states at once
+                statement = self._packed_statement(wanted, "first", first)
+                total, packed = connection.execute(statement, values).one()
+                rows = _unpacked_states(packed)
+            else:
+                total = connection.execute(count_of, values).scalar_one()
+                rows = [tuple(row) for row in connection.execute(first, values)]
+            if then is not None and len(rows) < count and total > skip + len(rows):
+                # The paused jobs come after every scheduled one: skip what the page skips of
+                # them (with scheduled jobs on the page, none; else all but the scheduled ones).
+                scheduled = skip if rows or not skip else connection.scalar(scheduled_of, values)
+                rest = {**values, "skip": skip - scheduled, "count": count - len(rows)}
+                if packing:
+                    packed = connection.scalar(self._packed_statement(wanted, "then", then), rest)
+                    rows += _unpacked_states(packed)
+                else:
+                    rows += [tuple(row) for row in connection.execute(then, rest)]
+        keys = wanted.order(JobKey(job_id, when, alias) for job_id, when, _state in rows)
+        return StoreKeys(keys, total, {job_id: state for job_id, _when, state in rows})
 
     def jobs_by_ids(self, ids: list[str]) -> list[Job]:
         """See ``keys.KeyedJobStore``: read-only jobs (``keys.job_from_state``)."""
@@ -122,6 +150,41 @@ class KeyedSQLAlchemyJobStore(SQLAlchemyJobStore):
                 packed_rows(page).scalar_subquery())
         return built
 
+    def _page_statements(self, wanted: JobFilter) -> tuple[Any, Any, Any, Any]:
+        """``page_keys``'s queries for this kind of filter: the count; ``:count`` rows (id, next
+        run, state) from ``:skip`` of the jobs in list order or (by next run) of the scheduled
+        ones; the same of the paused ones; and how many scheduled jobs match."""
+        shape = ("page", bool(wanted.search), wanted.state, wanted.sort, wanted.desc)
+        built = self._statements.get(shape)
+        if built is None:
+            count_of, first, then = self._keys_statements(wanted)
+            table = self.jobs_t
+            scheduled_of = count_of.where(table.c.next_run_time.isnot(None))
+
+            def paged(keys: Any) -> Any:
+                # The page's ids by the ordered (index) read, then their rows and states.
+                ids = (keys.with_only_columns(table.c.id).limit(bindparam("count", type_=Integer))
+                       .offset(bindparam("skip", type_=Integer)).scalar_subquery())
+                return select(table.c.id, table.c.next_run_time, table.c.job_state).where(table.c.id.in_(ids))
+
+            built = self._statements[shape] = (
+                count_of, paged(first), None if then is None else paged(then), scheduled_of)
+        return built
+
+    def _packed_statement(self, wanted: JobFilter, part: str, rows: Any) -> Any:
+        """``page_keys``'s rows packed (SQLite): the states as hex, the next-run times as exact
+        text (JSON keeps only 15 digits of a REAL); the "first" part comes after the count."""
+        shape = ("packed page", part, bool(wanted.search), wanted.state, wanted.sort, wanted.desc)
+        built = self._statements.get(shape)
+        if built is None:
+            table = self.jobs_t
+            hexed = rows.with_only_columns(table.c.id, table.c.next_run_time, func.hex(table.c.job_state))
+            packed = packed_rows(hexed, reals=(1,))
+            if part == "first":
+                packed = select(self._keys_statements(wanted)[0].scalar_subquery(), packed.scalar_subquery())
+            built = self._statements[shape] = packed
+        return built
+
     def _packed_rest(self, wanted: JobFilter, then: Any) -> Any:
         """The paused jobs' keys after the scheduled ones, packed (SQLite)."""
         shape = ("packed rest", bool(wanted.search), wanted.state, wanted.desc)
@@ -129,6 +192,16 @@ class KeyedSQLAlchemyJobStore(SQLAlchemyJobStore):
         if built is None:
             built = self._statements[shape] = packed_rows(then, reals=(1,))
         return built
+
+
+def _pattern(wanted: JobFilter) -> str:
+    """The LIKE pattern of the list's search text (\\ escapes % and _)."""
+    return "%" + wanted.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _unpacked_states(text: str | None) -> list[tuple[str, float | None, bytes]]:
+    return [(job_id, None if when is None else float(when), bytes.fromhex(state))
+            for job_id, when, state in unpack_rows(text)]
 
 
 def _unpacked_keys(text: str | None) -> list[tuple[str, float | None]]:

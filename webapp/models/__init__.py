@@ -1,5 +1,6 @@
 """Database models. Import from here: ``from webapp.models import User``."""
 
+from webapp.models import blog_search  # noqa: F401  (the search index's DDL, for create_all)
 from webapp.models.audit import AuditEntry
 from webapp.models.content import Blog, BlogStatus, Tag, blog_tags
 from webapp.models.job import JobRun, MemorySample

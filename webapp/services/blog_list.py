@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     String,
     and_,
     bindparam,
@@ -29,7 +30,16 @@ from webapp.models import Blog, Role, Tag, User, blog_tags
 from webapp.models.types import UTCDateTime
 from webapp.services.filters import BlogFilters
 from webapp.services.packed import all_rows, count_and_rows
-from webapp.services.paging import ListQuery, Page, contains, default_sort, order_by
+from webapp.services.paging import (
+    Keyset,
+    ListQuery,
+    Page,
+    count_limit,
+    default_sort,
+    order_by,
+    read_page,
+)
+from webapp.services.search import TitleParts, matches, title_first, title_parts
 
 
 class ListTime(UTCDateTime):
@@ -89,6 +99,8 @@ class BlogRow:
     version: int
     author_name: str
     tags: list[TagRef]
+    #: The title in (text, marked) pieces: marked where the list's search text is.
+    title_parts: TitleParts = ()
 
 
 # The tags of a row, packed by the database into one string per blog (portable:
@@ -117,39 +129,64 @@ def list_blogs(query: ListQuery, filters: BlogFilters) -> Page[BlogRow]:
     Two queries whatever the page size or page number (one on SQLite, see
     ``packed.count_and_rows``):
 
-    1. the count: only the filters, no join, no ORDER BY;
+    1. the count: only the filters, no join, no ORDER BY, at most ``COUNT_CAP`` + 1 rows
+       (past it the page says "10,000+", see ``paging.read_page``);
     2. the rows: ids picked by an index-only "deferred join" (so page 400 does not
        join 8,000 skipped rows), then only the listed columns, the author's name and
-       the tags packed per row. Plain Core rows, no ORM entities.
+       the tags packed per row. Plain Core rows, no ORM entities. In the default order
+       and by id, a page link past the counted pages carries a cursor (``?after=``,
+       ``?before=``: see ``paging.Keyset``), and the ids are sought from it instead.
 
-    A page past the end is the last page (one more query).
+    A page past the end is the last page (one more query; two past a capped count).
     """
-    count, rows, order = page_statements(query, filters)
+    keyset = _keyset(query)
+    seek = keyset.seek_of(query) if keyset is not None else None
     connection = db.session.connection()
 
-    def read(page_number: int) -> tuple[int, list[tuple[Any, ...]]]:
-        params = {"page_limit": query.per_page, "page_offset": (page_number - 1) * query.per_page}
-        return count_and_rows(connection, count, rows, order, params)
+    def read(page_number: int, by_cursor: bool, limit: int) -> tuple[int, list[BlogRow]]:
+        asked = query if by_cursor else replace(query, after="", before="")
+        count, rows, order = page_statements(asked, filters)
+        params = {"page_limit": query.per_page + 1, "count_limit": limit,
+                  "page_offset": 0 if by_cursor else (page_number - 1) * query.per_page}
+        total, found = count_and_rows(connection, count, rows, order, params)
+        return total, [blog_row(row, query.search) for row in found]
 
-    total, found = read(query.page)
-    page_number = min(query.page, max(math.ceil(total / query.per_page), 1))
-    if page_number != query.page:
-        total, found = read(page_number)
-    items = [blog_row(row) for row in found]
-    return Page(items=items, total=total, page=page_number, per_page=query.per_page)
+    return read_page(read, query, seek, None if keyset is None else partial(_row_key, keyset))
 
 
-def page_statements(query: ListQuery, filters: BlogFilters) -> tuple[Any, Any, tuple[Any, Any]]:
-    """The count and rows statements of a list page (``:page_limit``, ``:page_offset``), and
-    the rows' order (see ``list_blogs``)."""
+def page_statements(query: ListQuery, filters: BlogFilters) -> tuple[Any, Any, tuple[Any, ...]]:
+    """The count and rows statements of a list page (``:page_limit``, ``:page_offset``,
+    ``:count_limit``, by default ``COUNT_CAP`` + 1), and the rows' order (see ``list_blogs``).
+    With a cursor of this order in ``query``, the ids are sought from it (no offset)."""
     conditions = _conditions(query.search, filters)
     order = _order(query)
-    count = select(func.count()).select_from(select(Blog.id).where(*conditions).subquery())
+    limit = bindparam("count_limit", count_limit(), type_=Integer)
+    count = select(func.count()).select_from(select(Blog.id).where(*conditions).limit(limit).subquery())
     ids = select(Blog.id).where(*conditions)
     if query.sort == "author":
         ids = ids.join(User, User.id == Blog.author_id)
-    ids = ids.order_by(*order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+    keyset = _keyset(query)
+    seek = keyset.seek_of(query) if keyset is not None else None
+    if keyset is not None and seek is not None:
+        ids = ids.where(keyset.condition(seek)).order_by(*keyset.order(seek))
+    else:
+        ids = ids.order_by(*order)
+    ids = ids.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
     return count, _rows_statement(Blog.id.in_(ids.scalar_subquery()), order), order
+
+
+def _keyset(query: ListQuery) -> Keyset | None:
+    """How pages are sought by cursor in ``query``'s order: newest first (the default) or by
+    id, either way round, unless a search ranks the rows first; else None."""
+    sort = default_sort(query, SORTABLE, "created_at", desc=True)
+    if sort.sort not in ("created_at", "id") or len(_order(query)) != 2:
+        return None
+    return Keyset(SORTABLE[sort.sort], Blog.id, sort.desc)
+
+
+def _row_key(keyset: Keyset, row: BlogRow) -> str:
+    """The cursor of a list row (see ``paging.Keyset``)."""
+    return keyset.key(row.id if keyset.column is Blog.id else row.created_at, row.id)
 
 
 def iter_blogs(query: ListQuery, filters: BlogFilters, batch: int = 1000) -> Iterator[BlogRow]:
@@ -170,19 +207,27 @@ def matching_ids(query: ListQuery, filters: BlogFilters) -> list[int]:
     return list(db.session.scalars(statement))
 
 
-def _rows_statement(where: ColumnElement[bool], order: tuple[Any, Any]) -> Any:
+def _rows_statement(where: ColumnElement[bool], order: tuple[Any, ...]) -> Any:
     return select(*LIST_COLUMNS, TAG_LIST).join(User, User.id == Blog.author_id).where(where).order_by(*order)
 
 
-def _order(query: ListQuery) -> tuple[Any, Any]:
-    """ORDER BY for the list: the chosen column (newest first by default), then the id."""
-    return order_by(default_sort(query, SORTABLE, "created_at", desc=True), SORTABLE, "created_at", Blog.id)
+def _order(query: ListQuery) -> tuple[Any, ...]:
+    """ORDER BY for the list: the chosen column (newest first by default), then the id.
+
+    A search without a chosen column ranks first: blogs with the text in their title
+    before those with it only in their body (``search.title_first``).
+    """
+    order = order_by(default_sort(query, SORTABLE, "created_at", desc=True), SORTABLE, "created_at", Blog.id)
+    if query.search and query.sort not in SORTABLE:
+        return (title_first(query.search), *order)
+    return order
 
 
-def blog_row(row: Sequence[Any]) -> BlogRow:
-    """A list row from the columns of ``LIST_COLUMNS`` (in BlogRow's field order) and the packed tags."""
+def blog_row(row: Sequence[Any], search: str = "") -> BlogRow:
+    """A list row from the columns of ``LIST_COLUMNS`` (in BlogRow's field order) and the packed
+    tags, its title marked where ``search`` is."""
     *values, packed = row
-    return BlogRow(*values, tags=_tags(packed) if packed else [])
+    return BlogRow(*values, tags=_tags(packed) if packed else [], title_parts=title_parts(values[1], search))
 
 
 def _tags(packed: str) -> list[TagRef]:
@@ -203,7 +248,7 @@ def tag_order(tag: TagRef) -> tuple[str, str]:
 def _conditions(search: str, filters: BlogFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if search:
-        conditions.append(or_(contains(Blog.title, search), contains(Blog.body, search)))
+        conditions.append(matches(search))
     for tag_id in filters.tags:  # every chosen tag must be present
         conditions.append(exists().where(blog_tags.c.blog_id == Blog.id, blog_tags.c.tag_id == tag_id))
     if filters.author is not None:

@@ -34,6 +34,7 @@
       form.querySelectorAll("[data-needs-selection]").forEach(function (el) { el.disabled = checked === 0; });
       var counter = form.querySelector("[data-selection-count]");
       if (counter) {
+        // Every matching row: the count as the page gives it ("10,000+" past the count's cap).
         counter.textContent = matching ? offer.querySelector("[data-all-matching-select]").getAttribute("data-total")
           : String(checked);
       }

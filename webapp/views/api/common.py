@@ -22,7 +22,8 @@ ID = f"int(min=1, max={MAX_ID})"
 
 LIST_HEADERS = {
     "Link": {"description": "RFC 5988 links: first, prev, next, last.", "schema": {"type": "string"}},
-    "X-Total-Count": {"description": "Rows matching, on all pages.", "schema": {"type": "integer"}},
+    "X-Total-Count": {"description": "Rows matching, on all pages (a lower bound when the body's "
+                                     "`total_capped` is true).", "schema": {"type": "integer"}},
 }
 ETAG_HEADER = {"ETag": {"description": 'The version, quoted: "3". Send it back in If-Match.',
                         "schema": {"type": "string"}}}
@@ -64,7 +65,7 @@ def list_query(args: Mapping[str, Any], filter_names: Sequence[str] = ()) -> Lis
 
 def page_body(page: Page[Any]) -> dict[str, Any]:
     """The list response: the rows and the totals."""
-    return {"items": page.items, "total": page.total, "page": page.page,
+    return {"items": page.items, "total": page.total, "total_capped": page.total_capped, "page": page.page,
             "per_page": page.per_page, "pages": page.pages}
 
 

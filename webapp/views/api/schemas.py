@@ -191,7 +191,13 @@ class ListArgsSchema(ApiSchema):
 
 
 class PageSchema(ApiSchema):
-    total = fields.Integer(required=True, metadata={"description": "Rows matching, on all pages."})
+    total = fields.Integer(required=True, metadata={
+        "description": "Rows matching, on all pages. When `total_capped` is true, a lower bound: "
+                       "counting stopped there (the `COUNT_CAP` setting, 10,000 by default)."})
+    total_capped = fields.Boolean(required=True, metadata={
+        "description": "Whether `total` stopped at the count's cap: more rows match, and `pages` "
+                       "counts only the pages of the counted rows. Later pages still answer, and "
+                       "the `next` link is given as long as rows follow."})
     page = fields.Integer(required=True)
     per_page = fields.Integer(required=True)
     pages = fields.Integer(required=True)
