@@ -81,13 +81,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per area, plus the error pages and security headers."""
     from webapp.security import register_security
-    from webapp.views import audit, auth, blogs, errors, health, jobs, main, monitor, tags, users
+    from webapp.views import audit, auth, blogs, errors, health, jobs, main, monitor, tags, tasks, users
     from webapp.views.helpers import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
     from webapp.views.api import register_api
 
-    for module in (main, auth, users, audit, blogs, tags, monitor, jobs, health):
+    for module in (main, auth, users, audit, blogs, tags, monitor, jobs, health, tasks):
         app.register_blueprint(module.bp)
     errors.register_error_handlers(app)
     register_api(app)

@@ -54,6 +54,15 @@ class DefaultConfig:
     # past it the page says "10,000+ results", and the pages after it are still offered.
     COUNT_CAP = 10_000
 
+    # Background work (webapp/services/background.py): a bulk action or a download over
+    # more than this many rows runs in the background, with a progress page (/tasks/<id>).
+    BACKGROUND_THRESHOLD_ROWS = 10_000
+    # Rows per batch: one transaction, one progress update and one cancel check each.
+    BACKGROUND_BATCH_ROWS = 500
+    # Run a task in a thread of the process that took the request (a greenlet under
+    # gevent). False leaves it queued for a process that calls background.run_next().
+    BACKGROUND_IN_PROCESS = True
+
     # Rendered list rows, kept by everything they are made of (see webapp/fragments.py).
     # A Flask-Caching backend: "SimpleCache" (this process, bounded), "RedisCache" with
     # FRAGMENT_CACHE_REDIS_URL to share it, "NullCache" to turn it off.

@@ -2,6 +2,7 @@
 
 from webapp.models import blog_search  # noqa: F401  (the search index's DDL, for create_all)
 from webapp.models.audit import AuditEntry
+from webapp.models.background import BackgroundTask, TaskStatus
 from webapp.models.content import Blog, BlogStatus, Tag, blog_tags
 from webapp.models.job import JobRun, MemorySample
 from webapp.models.setting import AppSetting
@@ -9,6 +10,6 @@ from webapp.models.token import ApiToken
 from webapp.models.user import ROLE_RANK, LoginSession, LoginThrottle, Role, User
 
 __all__ = [
-    "ROLE_RANK", "ApiToken", "AppSetting", "AuditEntry", "Blog", "BlogStatus", "JobRun", "LoginSession",
-    "LoginThrottle", "MemorySample", "Role", "Tag", "User", "blog_tags",
+    "ROLE_RANK", "ApiToken", "AppSetting", "AuditEntry", "BackgroundTask", "Blog", "BlogStatus", "JobRun",
+    "LoginSession", "LoginThrottle", "MemorySample", "Role", "Tag", "TaskStatus", "User", "blog_tags",
 ]

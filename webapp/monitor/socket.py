@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -9,9 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import SocketIO, disconnect, emit, join_room, leave_room
 
+from webapp.extensions import db
 from webapp.monitor.sampler import INTERVALS, LISTENERS_ROOM, NAMESPACE, Sampler, interval_room
-from webapp.services import sessions
+from webapp.services import background, sessions
+from webapp.services.errors import DomainError
 from webapp.services.signals import access_revoked
+
+logger = logging.getLogger(__name__)
 
 
 def sampler() -> Sampler:
@@ -65,6 +70,23 @@ def register_handlers(socketio: SocketIO) -> None:
         sampler().unsubscribe(request.sid)  # type: ignore[attr-defined]
         return {"ok": True}
 
+    @socketio.on("join_task", namespace=NAMESPACE)
+    def on_join_task(data: Any = None) -> dict[str, Any]:
+        """Follow one background task's progress (its owner or an admin); the ack carries its state."""
+        if not current_user.is_authenticated:
+            disconnect()
+            return {"ok": False, "error": _("not signed in")}
+        task_id = data.get("id") if isinstance(data, dict) else None
+        if type(task_id) is not int:
+            return {"ok": False, "error": _("id must be a task's number")}
+        try:
+            task = background.visible_task(task_id, current_user)
+        except DomainError as err:
+            return {"ok": False, "error": err.message}
+        join_room(background.task_room(task.id))
+        db.session.refresh(task)  # read after joining: no progress falls between the two
+        return {"ok": True, "task": background.state(task)}
+
 
 def disconnect_session(login_key: str) -> None:
     """End the monitor sockets opened by one sign-in session (called when it signs out)."""
@@ -79,3 +101,14 @@ def _end_revoked_sockets(app: Flask, user_ids: list[int]) -> None:
         for user_id in user_ids:
             for sid in app.extensions["monitor.sampler"].sids_of(user_id):
                 app.extensions["socketio"].server.disconnect(sid, namespace=NAMESPACE)
+
+
+@background.progressed.connect
+def _emit_task_progress(app: Flask, state: dict[str, Any]) -> None:
+    """A background task's progress, to the browsers following it (the table stays the truth,
+    so a lost emit, a message queue that is down, only delays a page: the work goes on)."""
+    try:
+        app.extensions["socketio"].emit("task_progress", state, to=background.task_room(state["id"]),
+                                        namespace=NAMESPACE)
+    except Exception:
+        logger.warning("could not send the progress of background task %s", state["id"], exc_info=True)

@@ -24,14 +24,15 @@ from werkzeug.wrappers import Response as BaseResponse
 from webapp import localtime
 from webapp.forms import BlogForm, BulkBlogForm, ConfirmForm
 from webapp.models import Blog, BlogStatus, Role
+from webapp.services import background, blog_tasks, exports, uploads
 from webapp.services import blogs as blog_service
-from webapp.services import exports, uploads
 from webapp.services import tags as tag_service
 from webapp.services.blogs import BlogData
 from webapp.services.errors import Conflict, DomainError, ValidationError
 from webapp.services.filters import BlogFilters, ascii_int, parse_blog_filters, parse_ids
 from webapp.services.markdown import render_blog_body, render_markdown
 from webapp.services.paging import ListQuery
+from webapp.views import tasks
 from webapp.views.helpers import add_form_errors, download_response, list_args, role_required, safe_back_url
 
 bp = Blueprint("blogs", __name__, url_prefix="/blogs")
@@ -64,15 +65,18 @@ def index() -> str:
     )
 
 
-@bp.get("/export.<fmt>")
+@bp.route("/export.<fmt>", methods=["GET", "POST"])
 @role_required(Role.VIEWER)
-def export(fmt: str) -> Response:
-    """The current filtered list as CSV or JSON, streamed."""
+def export(fmt: str) -> str | BaseResponse:
+    """The current filtered list as CSV or JSON, streamed; a big one is prepared in the background."""
     if fmt not in exports.FORMATS:
         abort(404)
     query, filters, _errors = _list_request()
+    records = None if request.method == "POST" else blog_tasks.small_download(query, filters)
+    if records is None:
+        return tasks.start_export(fmt)
     mimetype, writer = exports.FORMATS[fmt]
-    body = writer(exports.blog_records(query, filters), exports.BLOG_COLUMNS)
+    body = writer(records, exports.BLOG_COLUMNS)
     return download_response(body, mimetype, f"blogs.{fmt}")
 
 
@@ -197,6 +201,8 @@ def bulk() -> str | BaseResponse:
     try:
         if action in CONFIRM_FIRST and not form.confirmed.data:
             return _confirm(form, action, ids, back)
+        if background.over_threshold(len(ids)):
+            return tasks.start_bulk(action, ids, form.tag_id.data, back)
         count = _apply(action, ids, form.tag_id.data)
     except DomainError as err:
         flash(err.message, "danger")
@@ -238,14 +244,7 @@ def _confirm(form: BulkBlogForm, action: str, ids: list[int], back: str) -> str:
 
 
 def _apply(action: str, ids: list[int], tag_id: int | None) -> int:
-    if action == "delete":
-        return blog_service.delete_blogs(ids, current_user)
-    if action in ("publish", "unpublish"):
-        status = "published" if action == "publish" else "draft"
-        return blog_service.set_status(ids, status, current_user)
-    if not tag_id:
-        raise ValidationError({"tag_id": [_("Choose a tag.")]})
-    return blog_service.change_tag(ids, tag_id, action == "add_tag", current_user)
+    return blog_tasks.apply_bulk(action, ids, tag_id, current_user)
 
 
 # -- form helpers --------------------------------------------------------------
