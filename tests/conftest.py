@@ -1,11 +1,28 @@
 """Shared fixtures: an app on a fresh in-memory database, clients that send CSRF tokens,
-account factories and a sign-in helper."""
+account factories and a sign-in helper.
+
+The database of the ``app`` fixture, ``--db`` (see ``pytest_addoption``):
+
+- ``--db=sqlite`` (the default): in memory, a new one for every test;
+- ``--db=postgresql``: only the files in ``POSTGRESQL_FILES`` are collected, their ``app``
+  on a database of the worker's own on the PostgreSQL server (``webapp_test_app_<run>_gw0``,
+  dropped at the end), its tables created once and emptied before every test
+  (``tests/pg_support.py``);
+- ``--db=sqlite,postgresql`` (``make test``): every test on SQLite, and the tests of
+  ``POSTGRESQL_FILES`` that use ``app`` once more on PostgreSQL (ids ``[sqlite]`` and
+  ``[postgresql]``), in one run.
+
+The PostgreSQL runs carry the ``postgres`` marker (``-m "not postgres"`` leaves them out).
+With CI=true a missing server fails them, elsewhere they are skipped.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +31,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.test import TestResponse
 
+from tests.pg_support import PostgresDatabase, close_app
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import User
@@ -24,6 +42,100 @@ PASSWORD = "correct horse battery"
 
 #: Cheap scrypt parameters: the same algorithm as production, a fraction of the cost.
 FAST_HASH = "scrypt:1024:8:1"
+
+DATABASES = ("sqlite", "postgresql")
+
+#: The test files whose ``app`` tests run on PostgreSQL too: the service and API tests.
+#: A file opts in by being named here; its tests must then not assume SQLite (file paths,
+#: pragmas, SQLite's own errors, ordering or statement counts): a test that must, goes in
+#: POSTGRESQL_SKIPS with the reason. Left out on purpose:
+#: - test_races.py, test_postgres.py: their own fixtures run them on PostgreSQL already, in
+#:   every run (and they drop the worker database's schema);
+#: - test_job_store.py: SQLite-specific, it reads the job table through ``sqlite3`` on the
+#:   database file and checks its WAL journal mode; its apps come from test_scheduler.py's
+#:   ``make_app`` (one SQLite file), not from ``app``;
+#: - the browser tests (tests/e2e) and the page and rendering tests: they are about the
+#:   pages rather than the database, and twice over they would not fit the time budget.
+POSTGRESQL_FILES = frozenset({
+    "test_api_auth.py",
+    "test_api_blogs.py",
+    "test_api_jobs.py",
+    "test_api_tags.py",
+    "test_api_users.py",
+    "test_blogs.py",
+    "test_database_option.py",
+    "test_tags.py",
+    "test_users.py",
+})
+
+#: Tests of those files that hold on SQLite only, by node id without parameters: why.
+POSTGRESQL_SKIPS = {
+    "tests/test_blogs.py::test_blog_list_runs_the_same_queries_for_any_page_size_or_page":
+        "counts 4 statements a page: on SQLite the count and the rows are one packed statement "
+        "(webapp/services/packed.py), elsewhere two",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--db", default="sqlite", metavar="sqlite|postgresql|sqlite,postgresql",
+                     help="database of the app fixture: sqlite (in memory, the default), postgresql "
+                          "(only the files in tests/conftest.py's POSTGRESQL_FILES), or both: every "
+                          "test on sqlite and those files once more on postgresql")
+
+
+def databases(config: pytest.Config) -> tuple[str, ...]:
+    """The databases ``--db`` names, in order."""
+    return tuple(name.strip() for name in str(config.getoption("--db")).split(","))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    wanted = databases(config)
+    if not wanted or len(set(wanted)) != len(wanted) or not set(wanted) <= set(DATABASES):
+        raise pytest.UsageError("--db is sqlite, postgresql or sqlite,postgresql, "
+                                f"not {config.getoption('--db')!r}")
+
+
+def runs_on_postgresql(path: Path) -> bool:
+    return path.name in POSTGRESQL_FILES
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With --db=postgresql alone, collect only POSTGRESQL_FILES (and paths named on the command line)."""
+    if databases(config) != ("postgresql",):
+        return None
+    path = collection_path.resolve()
+    named = {Path(arg.split("::")[0]).resolve() for arg in config.args}
+    if any(path == name or path in name.parents for name in named):
+        return None
+    if collection_path.is_dir():
+        return collection_path.name == "e2e" or None
+    if collection_path.name.startswith("test_") and collection_path.suffix == ".py":
+        return not runs_on_postgresql(collection_path)
+    return None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With both databases, the ``app`` tests of POSTGRESQL_FILES run once on each."""
+    wanted = databases(metafunc.config)
+    if len(wanted) > 1 and "database" in metafunc.fixturenames and runs_on_postgresql(
+            metafunc.definition.path):
+        metafunc.parametrize("database", wanted, indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the PostgreSQL runs ``postgres``, and skip there the tests in POSTGRESQL_SKIPS."""
+    single = databases(config)[0] if len(databases(config)) == 1 else None
+    for item in items:
+        if "database" not in getattr(item, "fixturenames", ()):
+            continue
+        callspec = getattr(item, "callspec", None)
+        if (callspec.params.get("database", single) if callspec else single) != "postgresql":
+            continue
+        item.add_marker(pytest.mark.postgres)
+        reason = POSTGRESQL_SKIPS.get(item.nodeid.split("[")[0])
+        if reason:
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
 def app_config(**overrides: Any) -> dict[str, Any]:
@@ -56,21 +168,51 @@ class CSRFClient(FlaskClient):
 
 
 @pytest.fixture
-def app(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    """An app on an empty in-memory database, with its instance folder in tmp_path.
+def database(request: pytest.FixtureRequest) -> str:
+    """The database of this test's ``app``: "sqlite" or "postgresql" (see ``--db``)."""
+    wanted = databases(request.config)
+    return str(getattr(request, "param", wanted[0] if len(wanted) == 1 else "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[PostgresDatabase]:
+    """The ``app`` fixture's PostgreSQL database, this run's and this worker's own
+    (``webapp_test_app_<run>_gw0``, dropped at the end): the models' tables, emptied by
+    ``app``. Not ``pg_url``'s, whose schema test_postgres.py and test_races.py rebuild,
+    and not another run's: two runs at once on one server would empty each other's tables.
+    """
+    run = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)[:8]
+    database = PostgresDatabase(server_database(f"webapp_test_app_{run}_"))
+    yield database
+    database.dispose()
+    drop_server_database(database.url)
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, database: str, tmp_path: Any,
+        monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """An app on an empty database (``database``), with its instance folder in tmp_path.
 
     No app context stays pushed during the test: requests would otherwise share
     it (and its ``g`` and database session) and hide per-request behaviour. Tests
     that read the database open ``app.app_context()`` themselves.
     """
     monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config())
+    postgres: PostgresDatabase | None = None
+    if database == "postgresql":
+        postgres = request.getfixturevalue("postgres_database")
+        postgres.clean()
+        app = create_app(app_config(SQLALCHEMY_DATABASE_URI=postgres.url))
+    else:
+        app = create_app(app_config())
     app.test_client_class = CSRFClient
-    with app.app_context():
-        db.create_all()
+    if postgres is None:
+        with app.app_context():
+            db.create_all()
     yield app
-    with app.app_context():
-        db.engine.dispose()
+    close_app(app)
+    if postgres is not None:
+        postgres.assert_no_connections_left()
 
 
 def detached(obj: Any) -> Any:
@@ -171,15 +313,15 @@ POSTGRES_SERVER_URL = os.environ.get("WEBAPP_TEST_POSTGRES_URL",
                                      "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(scope="session")
-def pg_url() -> str:
-    """A dedicated database on the PostgreSQL server, created when missing (one per xdist worker).
+def server_database(prefix: str) -> str:
+    """The URL of a database of this xdist worker's on the PostgreSQL server (``<prefix>gw0``,
+    ``<prefix>main`` without xdist), created when missing.
 
     With CI=true a missing server fails the run; elsewhere the test is skipped.
     """
     import sqlalchemy as sa
 
-    name = "webapp_test_" + os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = prefix + os.environ.get("PYTEST_XDIST_WORKER", "main")
     engine = sa.create_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
@@ -195,3 +337,23 @@ def pg_url() -> str:
     finally:
         engine.dispose()
     return sa.engine.make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_server_database(url: str) -> None:
+    """Drop the database of ``url`` on the PostgreSQL server, closing what is still connected."""
+    import sqlalchemy as sa
+
+    name = sa.engine.make_url(url).database
+    engine = sa.create_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A dedicated database on the PostgreSQL server (``webapp_test_gw0``, ...), for the tests
+    that build their own schema there."""
+    return server_database("webapp_test_")
