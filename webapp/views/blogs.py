@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response as BaseResponse
@@ -207,7 +206,7 @@ def bulk() -> str | BaseResponse:
     except DomainError as err:
         flash(err.message, "danger")
     else:
-        flash(_done_message(action, count), "success")
+        flash(tasks.bulk_done_message(action, count), "success")
     return redirect(back)
 
 
@@ -219,17 +218,6 @@ def _matching(back: str) -> list[int]:
     except ValidationError:
         return []
     return blog_service.matching_ids(ListQuery.from_args(args), filters)
-
-
-def _done_message(action: str, count: int) -> str:
-    """What a bulk action did, in its own words."""
-    if action == "delete":
-        return ngettext("%(num)d blog deleted.", "%(num)d blogs deleted.", count)
-    if action == "publish":
-        return ngettext("%(num)d blog published.", "%(num)d blogs published.", count)
-    if action == "unpublish":
-        return ngettext("%(num)d blog moved back to drafts.", "%(num)d blogs moved back to drafts.", count)
-    return ngettext("%(num)d blog changed.", "%(num)d blogs changed.", count)
 
 
 def _confirm(form: BulkBlogForm, action: str, ids: list[int], back: str) -> str:

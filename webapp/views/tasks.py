@@ -158,8 +158,11 @@ def _changed(task: BackgroundTask, result: dict[str, Any]) -> str:
     if task.kind == blog_tasks.EXPORT:
         rows = int(result.get("rows", 0))
         return ngettext("The download has %(num)d row.", "The download has %(num)d rows.", rows)
-    count = int(result.get("count", 0))
-    action = task.params.get("action")
+    return bulk_done_message(str(task.params.get("action")), int(result.get("count", 0)))
+
+
+def bulk_done_message(action: str, count: int) -> str:
+    """What a bulk action on blogs did, in its own words (in the request or in the background)."""
     if action == "delete":
         return ngettext("%(num)d blog deleted.", "%(num)d blogs deleted.", count)
     if action == "publish":
