@@ -198,3 +198,15 @@ def test_stopping_a_worker_lets_its_running_job_finish_first(tmp_path, monkeypat
 def claimed(app, job_id: str) -> bool:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(JobRun).where(JobRun.job_id == job_id)) > 0
+
+
+def test_an_app_without_a_queue_keeps_none_after_an_app_with_one(tmp_path, monkeypatch, redis_server):
+    """Flask-SocketIO reuses the Redis manager it built for an earlier app unless told otherwise."""
+    from webapp.extensions import socketio
+
+    monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path))
+    create_app(app_config(SOCKETIO_MESSAGE_QUEUE="redis://127.0.0.1:6379/15"))
+    assert type(socketio.server.manager).__name__ == "RedisManager"
+    plain = create_app(app_config())
+    assert type(socketio.server.manager).__name__ == "Manager"
+    assert socketio.test_client(plain, namespace="/ws").is_connected("/ws") is False  # refused, not an error

@@ -44,6 +44,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     """Bind the extensions created in ``extensions.py`` to this app."""
+    from socketio import RedisManager
+
     from webapp import models  # noqa: F401  (the models must be known to Migrate)
     from webapp.jobs.scheduler import configure_scheduler
     from webapp.monitor.sampler import Sampler
@@ -64,9 +66,12 @@ def register_extensions(app: Flask) -> None:
     # async_handlers=False: one client's events are handled in order (a quick
     # subscribe-then-unsubscribe must not finish the other way round). With a message
     # queue, an emit in any process reaches the browsers of every process.
+    # The manager is given every time: Flask-SocketIO keeps the one it built for an
+    # earlier app otherwise, and an app without a queue would inherit its Redis.
     queue = app.config["SOCKETIO_MESSAGE_QUEUE"]
-    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], message_queue=queue,
-                      channel=app.config["SOCKETIO_CHANNEL"], manage_session=False, async_handlers=False)
+    manager = RedisManager(queue, channel=app.config["SOCKETIO_CHANNEL"]) if queue else None
+    socketio.init_app(app, async_mode=app.config["SOCKETIO_ASYNC_MODE"], client_manager=manager,
+                      manage_session=False, async_handlers=False)
     configure_scheduler(app)
     app.extensions["monitor.sampler"] = Sampler(
         socketio,
