@@ -5,9 +5,9 @@ The database of the ``app`` fixture, ``--db`` (see ``pytest_addoption``):
 
 - ``--db=sqlite`` (the default): in memory, a new one for every test;
 - ``--db=postgresql``: only the files in ``POSTGRESQL_FILES`` are collected, their ``app``
-  on a database of the worker's own on the PostgreSQL server (``webapp_test_app_<run>_gw0``,
-  dropped at the end), its tables created once and emptied before every test
-  (``tests/pg_support.py``);
+  on a database of the worker's own on the PostgreSQL server
+  (``webapp_test_app_<time>_<run>_gw0``, dropped at the end), its tables created once and
+  emptied before every test (``tests/pg_support.py``);
 - ``--db=sqlite,postgresql`` (``make test``): every test on SQLite, and the tests of
   ``POSTGRESQL_FILES`` that use ``app`` once more on PostgreSQL (ids ``[sqlite]`` and
   ``[postgresql]``), in one run.
@@ -31,7 +31,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.test import TestResponse
 
-from tests.pg_support import PostgresDatabase, close_app
+from tests.pg_support import PostgresDatabase, close_app, database_name, drop_abandoned
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import User
@@ -47,8 +47,8 @@ DATABASES = ("sqlite", "postgresql")
 
 #: The test files whose ``app`` tests run on PostgreSQL too: the service and API tests.
 #: A file opts in by being named here; its tests must then not assume SQLite (file paths,
-#: pragmas, SQLite's own errors, ordering or statement counts): a test that must, goes in
-#: POSTGRESQL_SKIPS with the reason. Left out on purpose:
+#: pragmas, SQLite's own errors, ordering or statement counts): a test that must goes in
+#: POSTGRESQL_SKIPS, with the reason, and is left out of the PostgreSQL run. Files left out:
 #: - test_races.py, test_postgres.py: their own fixtures run them on PostgreSQL already, in
 #:   every run (and they drop the worker database's schema);
 #: - test_job_store.py: SQLite-specific, it reads the job table through ``sqlite3`` on the
@@ -182,12 +182,14 @@ def database(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[PostgresDatabase]:
     """The ``app`` fixture's PostgreSQL database, this run's and this worker's own
-    (``webapp_test_app_<run>_gw0``, dropped at the end): the models' tables, emptied by
-    ``app``. Not ``pg_url``'s, whose schema test_postgres.py and test_races.py rebuild,
-    and not another run's: two runs at once on one server would empty each other's tables.
+    (``webapp_test_app_<time>_<run>_gw0``, dropped at the end, or by a later run when this
+    one is killed): the models' tables, emptied by ``app``. Not ``pg_url``'s, whose schema
+    test_postgres.py and test_races.py rebuild, and not another run's: two runs at once on
+    one server would empty each other's tables.
     """
     run = (os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex)[:8]
-    database = PostgresDatabase(server_database(f"webapp_test_app_{run}_"))
+    database = PostgresDatabase(server_database(database_name(APP_DATABASE_PREFIX, run, xdist_worker())))
+    drop_abandoned(POSTGRES_SERVER_URL, APP_DATABASE_PREFIX)
     yield database
     database.dispose()
     drop_server_database(database.url)
@@ -318,15 +320,22 @@ POSTGRES_SERVER_URL = os.environ.get("WEBAPP_TEST_POSTGRES_URL",
                                      "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def server_database(prefix: str) -> str:
-    """The URL of a database of this xdist worker's on the PostgreSQL server (``<prefix>gw0``,
-    ``<prefix>main`` without xdist), created when missing.
+#: The app fixture's PostgreSQL databases are named ``<this><time>_<run>_<worker>``.
+APP_DATABASE_PREFIX = "webapp_test_app_"
+
+
+def xdist_worker() -> str:
+    """This xdist worker's name (gw0, gw1, ...), or "main" without xdist."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def server_database(name: str) -> str:
+    """The URL of database ``name`` on the PostgreSQL server, created when missing.
 
     With CI=true a missing server fails the run; elsewhere the test is skipped.
     """
     import sqlalchemy as sa
 
-    name = prefix + os.environ.get("PYTEST_XDIST_WORKER", "main")
     engine = sa.create_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
@@ -361,4 +370,4 @@ def drop_server_database(url: str) -> None:
 def pg_url() -> str:
     """A dedicated database on the PostgreSQL server (``webapp_test_gw0``, ...), for the tests
     that build their own schema there."""
-    return server_database("webapp_test_")
+    return server_database("webapp_test_" + xdist_worker())

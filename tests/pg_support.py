@@ -1,11 +1,11 @@
 """The PostgreSQL database behind the ``app`` fixture under ``pytest --db=postgresql``.
 
 The models' tables are created once per test session in the worker's own database
-(``webapp_test_app_<run>_gw0``, ...). Before each test every table of its ``public`` schema
-is emptied in one transaction and every sequence restarted (see ``clean``): the models'
-tables and those the app creates beside them (APScheduler's ``apscheduler_jobs``, made
-by the SQL job store when a scheduler starts). Ids start again at 1, as on a fresh
-SQLite database.
+(``webapp_test_app_<time>_<run>_gw0``, ...). Before each test every table of its
+``public`` schema is emptied in one transaction and every sequence restarted (see
+``clean``): the models' tables and those the app creates beside them (APScheduler's
+``apscheduler_jobs``, made by the SQL job store when a scheduler starts). Ids start
+again at 1, as on a fresh SQLite database.
 
 After each test the app's engines (Flask-SQLAlchemy's and the job store's own pool)
 are disposed, and the database must have no client connection left but the cleaner's.
@@ -13,6 +13,7 @@ are disposed, and the database must have no client connection left but the clean
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -26,6 +27,9 @@ from webapp.extensions import db
 LOCK_TIMEOUT = "10s"
 #: How long a disposed connection's server process may take to go away.
 LEAK_GRACE_SECONDS = 2.0
+#: A run's database that nobody has been connected to for this long since it was created
+#: belongs to a run that was killed before it could drop it.
+ABANDONED_AFTER_SECONDS = 600
 
 
 class PostgresDatabase:
@@ -117,3 +121,32 @@ def close_app(app: Flask) -> None:
         db.session.remove()
         for engine in db.engines.values():
             engine.dispose()
+
+
+def database_name(prefix: str, run: str, worker: str) -> str:
+    """``<prefix><unix time>_<run>_<worker>``: unique, and dated for ``drop_abandoned``."""
+    return f"{prefix}{int(time.time())}_{run}_{worker}"
+
+
+def drop_abandoned(server_url: str, prefix: str) -> list[str]:
+    """Drop the databases named by ``database_name`` with ``prefix`` that are older than
+    ABANDONED_AFTER_SECONDS and have no connection: their runs were killed. Returns them."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)_")
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    dropped = []
+    try:
+        with engine.connect() as connection:
+            idle = connection.scalars(sa.text(
+                "SELECT datname FROM pg_database d WHERE starts_with(datname, :prefix) AND NOT EXISTS"
+                " (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)"), {"prefix": prefix})
+            for name in list(idle):
+                match = pattern.match(name)
+                if match and time.time() - int(match.group(1)) > ABANDONED_AFTER_SECONDS:
+                    try:  # without FORCE: a run that has just connected keeps it
+                        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+                        dropped.append(name)
+                    except sa.exc.DBAPIError:
+                        pass
+    finally:
+        engine.dispose()
+    return dropped
