@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from redis import Redis
 from sqlalchemy import text
 
 from webapp.extensions import db
@@ -45,8 +44,8 @@ def health(app: Flask) -> tuple[dict[str, Any], int]:
     with app.app_context():
         report["database"] = _check(lambda: db.session.execute(text("SELECT 1")).scalar_one())
         db.session.remove()
-    queue = app.config["SOCKETIO_MESSAGE_QUEUE"]
-    report["queue"] = _check(lambda: Redis.from_url(queue, socket_timeout=2).ping()) if queue else "none"
+    state = app.extensions["monitor.sampler"].state  # RedisState exactly when there is a queue
+    report["queue"] = _check(state.reachable) if app.config["SOCKETIO_MESSAGE_QUEUE"] else "none"
     owner = app.extensions.get("scheduler_owner")
     report["scheduler"] = "owner" if owner else "standby" if app.config["ROLE"] == "worker" else "none"
     healthy = report["database"] == "ok" and report["queue"] in ("ok", "none")

@@ -72,7 +72,7 @@ class RedisState:
     """The same, in Redis, for every process of a deployment (keys under ``prefix``)."""
 
     def __init__(self, url: str, history_size: int, prefix: str = "webapp:monitor:") -> None:
-        self.redis = Redis.from_url(url)
+        self.redis = Redis.from_url(url, socket_timeout=5)  # /healthz must answer, not hang
         self.history_size = history_size
         self.prefix = prefix
 
