@@ -371,3 +371,27 @@ def pg_url() -> str:
     """A dedicated database on the PostgreSQL server (``webapp_test_gw0``, ...), for the tests
     that build their own schema there."""
     return server_database("webapp_test_" + xdist_worker())
+
+
+def app_on(database: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+           tmp_path: Any) -> Flask:
+    """An app on an empty schema made by create_all: in memory, or the worker's PostgreSQL database."""
+    monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+    if database == "postgresql":
+        postgres = request.getfixturevalue("postgres_database")
+        postgres.clean()
+        return create_app(app_config(SQLALCHEMY_DATABASE_URI=postgres.url))
+    app = create_app(app_config())
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_app(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+            tmp_path: Path) -> Iterator[Flask]:
+    """An app on SQLite, then on PostgreSQL (whatever ``--db`` says), its schema by create_all."""
+    app = app_on(request.param, request, monkeypatch, tmp_path)
+    app.test_client_class = CSRFClient
+    yield app
+    close_app(app)

@@ -53,6 +53,10 @@ class DefaultConfig:
     # A list's total counts at most this many rows (plus one, to know there are more):
     # past it the page says "10,000+ results", and the pages after it are still offered.
     COUNT_CAP = 10_000
+    # A search or a tag matching at most this many blogs is read from its index and sorted;
+    # more are found by walking the list's order and testing each blog on the way (see
+    # webapp/services/blog_shapes.py). Either way gives the same rows.
+    LIST_SORT_MAX_ROWS = 2_000
 
     # Background work (webapp/services/background.py): a bulk action or a download over
     # more than this many rows runs in the background, with a progress page (/tasks/<id>).

@@ -1,7 +1,8 @@
 """The blog list's background work: bulk actions over many blogs, and large downloads.
 
 Both go in batches of ids (see webapp/services/background.py). A download first
-reads the ids of every matching blog, in the list's order, then each batch's rows
+reads the ids of every matching blog, in the list's order (8 bytes each: see
+``blog_list.matching_ids``), then each batch's rows
 with one short query, and hands them to the download writers (``exports``). It
 does not keep one cursor open over the whole list, as the streamed download
 does: on SQLite an open read holds a lock that makes every write wait, the
@@ -80,8 +81,8 @@ def small_download(query: ListQuery, filters: BlogFilters) -> Iterator[dict[str,
 
 def count_blogs(query: ListQuery, filters: BlogFilters) -> int:
     """How many blogs the list shows with these filters, exactly (whether a download is a big
-    one): their ids, read from the index, not the list's count, which stops at its cap."""
-    return len(blog_service.matching_ids(query, filters))
+    one): one count, not the list's, which stops at its cap."""
+    return blog_service.count_matching(query, filters)
 
 
 def start_export(fmt: str, args: Iterable[tuple[str, str]], actor: User, back: str = "") -> BackgroundTask:

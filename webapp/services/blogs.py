@@ -25,6 +25,7 @@ from webapp.services.blog_list import (
     BlogRow,
     TagRef,
     author_choices,
+    count_matching,
     iter_blogs,
     list_blogs,
     matching_ids,
@@ -35,9 +36,9 @@ from webapp.services.errors import Forbidden, ValidationError
 # The list functions are part of this service's interface (pages, API, exports).
 __all__ = [
     "LIST_COLUMNS", "SORTABLE", "BlogData", "BlogRow", "TagRef", "author_choices",
-    "change_tag", "count_by_author", "create_blog", "delete_blogs", "get_blog", "ids_by_authors",
-    "iter_blogs", "list_blogs", "matching_ids", "possible_authors", "publish_due", "reassign", "set_status",
-    "update_blog",
+    "change_tag", "count_by_author", "count_matching", "create_blog", "delete_blogs", "get_blog",
+    "ids_by_authors", "iter_blogs", "list_blogs", "matching_ids", "possible_authors", "publish_due",
+    "reassign", "set_status", "update_blog",
 ]
 
 AUDITED_FIELDS = ("title", "slug", "status", "publish_at", "author_id", "cover_image")

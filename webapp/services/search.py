@@ -25,7 +25,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, column, literal_column, or_, select, table
+from sqlalchemy import ColumnElement, case, column, func, literal_column, or_, select, table
 
 from webapp.extensions import db
 from webapp.models import Blog
@@ -46,46 +46,68 @@ TitleParts = tuple[tuple[str, bool], ...]
 
 def matches(search: str) -> ColumnElement[bool]:
     """Blogs whose title or body contains ``search`` (regardless of case)."""
-    if _indexed(search):
-        return Blog.id.in_(_indexed_ids(search))
+    if indexed(search):
+        return Blog.id.in_(indexed_ids(search))
     return or_(_contains(Blog.title, search), _contains(Blog.body, search))
 
 
 def title_first(search: str) -> ColumnElement[int]:
     """0 for blogs whose title contains ``search``, 1 for the others: ORDER BY it first."""
-    if _indexed(search):
-        in_title = Blog.id.in_(_indexed_ids(search, title_only=True))
+    if indexed(search):
+        in_title = Blog.id.in_(indexed_ids(search, title_only=True))
     else:
         in_title = _contains(Blog.title, search)
     return case((in_title, 0), else_=1)
 
 
-def _indexed(search: str) -> bool:
+def indexed(search: str) -> bool:
     """Whether the FTS5 index answers: on SQLite, unless the text holds the padding (then
     it is a plain ``LIKE``, which cannot mistake the padding for text)."""
     return db.engine.dialect.name == "sqlite" and PAD not in search
 
 
-def _indexed_ids(search: str, title_only: bool = False) -> Any:
-    """The ids of the blogs whose text (or title) contains ``search``, from the FTS5 index:
-    evaluated once per statement, whatever the number of blogs it is compared with."""
+def indexed_ids(search: str, title_only: bool = False, body_only: bool = False) -> Any:
+    """The ids of the blogs whose text contains ``search``, from the FTS5 index: evaluated
+    once per statement, whatever the number of blogs it is compared with. ``title_only``:
+    in the title; ``body_only``: in the body and not in the title (for three characters or
+    more; shorter text: in the body)."""
     if len(search) >= TRIGRAM:
         phrase = '"' + search.replace('"', '""') + '"'  # one FTS5 string: taken literally
-        query = f"title : {phrase}" if title_only else phrase
+        query = phrase
+        if title_only:
+            query = f"title : {phrase}"
+        elif body_only:
+            query = f"body : {phrase} NOT title : {phrase}"
         return select(_fts.c.rowid).where(literal_column(FTS_TABLE).match(query))
     # The trigrams that start with the (folded) text: from it to it + the last characters.
     start = search.lower()
-    ids = select(_terms.c.doc).where(_terms.c.term >= start,
-                                     _terms.c.term <= start + _LAST * (TRIGRAM - len(start)))
-    return ids.where(_terms.c.col == "title") if title_only else ids
+    ids = select(_terms.c.doc).distinct().where(
+        _terms.c.term >= start, _terms.c.term <= start + _LAST * (TRIGRAM - len(start)))
+    if title_only or body_only:
+        return ids.where(_terms.c.col == ("title" if title_only else "body"))
+    return ids
+
+
+def in_text(text_column: Any, search: str) -> ColumnElement[bool]:
+    """Whether ``text_column`` contains ``search`` regardless of case, tested on the row
+    itself (no index): for a list that walks its own order and tests each blog. Lower-cased
+    by Python's rules on SQLite where ``LIKE``'s own ASCII rules would not do."""
+    if db.engine.dialect.name != "sqlite" or search.isascii() or all(_caseless(c) for c in search):
+        return _contains(text_column, search)
+    escaped = _escaped(search.lower())
+    return func.lower(text_column).like(f"%{escaped}%", escape="\\")
 
 
 def _contains(text_column: Any, search: str) -> ColumnElement[bool]:
     """``paging.contains``; plain ``LIKE`` where case changes nothing in ``search``."""
     if not all(_caseless(char) for char in search):
         return contains(text_column, search)
-    escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return text_column.like(f"%{escaped}%", escape="\\")
+    return text_column.like(f"%{_escaped(search)}%", escape="\\")
+
+
+def _escaped(search: str) -> str:
+    """``search`` with ``LIKE``'s wildcards and its escape character taken literally."""
+    return search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _caseless(char: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from flask import (
     Blueprint,
@@ -210,7 +211,7 @@ def bulk() -> str | BaseResponse:
     return redirect(back)
 
 
-def _matching(back: str) -> list[int]:
+def _matching(back: str) -> Sequence[int]:
     """"All N matching": the ids of every blog the list at ``back`` shows, on every page."""
     args = list_args(back)
     try:
@@ -220,7 +221,7 @@ def _matching(back: str) -> list[int]:
     return blog_service.matching_ids(ListQuery.from_args(args), filters)
 
 
-def _confirm(form: BulkBlogForm, action: str, ids: list[int], back: str) -> str:
+def _confirm(form: BulkBlogForm, action: str, ids: Sequence[int], back: str) -> str:
     """The confirmation page of a bulk publish or delete, saying how many blogs change."""
     form.confirmed.data = "1"
     blogs = [blog_service.get_blog(i) for i in ids]
@@ -231,7 +232,7 @@ def _confirm(form: BulkBlogForm, action: str, ids: list[int], back: str) -> str:
                            changing=drafts, back=back)
 
 
-def _apply(action: str, ids: list[int], tag_id: int | None) -> int:
+def _apply(action: str, ids: Sequence[int], tag_id: int | None) -> int:
     return blog_tasks.apply_bulk(action, ids, tag_id, current_user)
 
 
