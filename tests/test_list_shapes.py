@@ -86,3 +86,22 @@ def test_sqlite_reads_an_arm_from_the_index_only_when_it_is_small(any_app, sort_
             assert ("blogs_fts" in rows_sql) is in_rows
         else:
             assert "ILIKE" in rows_sql and "UNION ALL" in rows_sql
+
+
+@pytest.mark.parametrize("sort", ["author", "-author", "title", ""])
+def test_all_matching_ids_come_in_the_lists_order(any_app, sort):
+    """"Select all N matching" and the downloads read the ids alone (no author join unless
+    the list is sorted by author): the order of the pages, every blog once."""
+    with any_app.app_context():
+        writers = [User(username=name, email=f"{name}@example.com", password_hash="x")
+                   for name in ("bo", "al")]
+        db.session.add_all(writers)
+        db.session.flush()
+        for number in range(7):
+            db.session.add(Blog(title=f"post {number % 3}", body="", slug=f"p-{number}",
+                                author_id=writers[number % 2].id))
+        db.session.commit()
+        query = ListQuery(sort=sort.lstrip("-"), desc=sort.startswith("-"), per_page=100)
+        listed = [row.id for row in blog_list.list_blogs(query, BlogFilters()).items]
+        assert list(blog_list.matching_ids(query, BlogFilters(), batch=2)) == listed
+        assert len(listed) == 7

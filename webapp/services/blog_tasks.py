@@ -163,7 +163,7 @@ def _existing(ids: Sequence[int]) -> list[int]:
 def _rows(ids: Sequence[int]) -> list[BlogRow]:
     """The list rows of these blogs, in the order of ``ids`` (the list's order)."""
     statement = select(*LIST_COLUMNS, TAG_LIST).join(User, User.id == Blog.author_id).where(Blog.id.in_(ids))
-    rows = {row.id: blog_row(row) for row in db.session.execute(statement)}
+    rows = {row.id: blog_row(row) for row in db.session.connection().execute(statement)}
     return [rows[i] for i in ids if i in rows]
 
 
