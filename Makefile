@@ -20,7 +20,7 @@ run: install
 
 test: install-dev browser sqlite services
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile --db=sqlite,postgresql
+	$(BIN)/python -m pytest -n 2 --dist loadfile --db=sqlite,postgresql --durations=15
 
 lint: install-dev
 	$(BIN)/ruff check .
