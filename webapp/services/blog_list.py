@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     String,
     and_,
     bindparam,
@@ -36,7 +35,7 @@ from webapp.services.paging import (
     Keyset,
     ListQuery,
     Page,
-    count_limit,
+    capped_count,
     default_sort,
     order_by,
     read_page,
@@ -165,8 +164,7 @@ def page_statements(query: ListQuery, filters: BlogFilters) -> tuple[Any, Any, t
         return shape.count, _rows_statement(true(), shape.order, shape.ids), shape.order
     conditions = _conditions(query.search, filters)
     order = _order(query)
-    limit = bindparam("count_limit", count_limit(), type_=Integer)
-    count = select(func.count()).select_from(select(Blog.id).where(*conditions).limit(limit).subquery())
+    count = capped_count(select(Blog.id).where(*conditions))
     ids = select(Blog.id).where(*conditions)
     if query.sort == "author":
         ids = ids.join(User, User.id == Blog.author_id)

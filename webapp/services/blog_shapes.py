@@ -36,7 +36,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
-    func,
     literal,
     not_,
     select,
@@ -47,7 +46,7 @@ from webapp.extensions import db
 from webapp.models import Blog, blog_tags
 from webapp.services import search as text_search
 from webapp.services.filters import BlogFilters
-from webapp.services.paging import ListQuery, count_limit
+from webapp.services.paging import ListQuery, capped_count
 
 NEWEST = (Blog.created_at.desc(), Blog.id.desc())
 
@@ -82,19 +81,10 @@ def _sort_max() -> int:
     return int(current_app.config["LIST_SORT_MAX_ROWS"])
 
 
-def _capped(statement: Any, limit: Any) -> Any:
-    """``SELECT count(*)`` of at most ``limit`` rows of ``statement``."""
-    return select(func.count()).select_from(statement.limit(limit).subquery())
-
-
 def _is_few(statement: Any) -> bool:
     """Whether ``statement`` (ids from an index) yields at most ``LIST_SORT_MAX_ROWS`` rows."""
     limit = _sort_max() + 1
-    return (db.session.scalar(_capped(statement, limit)) or 0) < limit
-
-
-def _count_limit() -> Any:
-    return bindparam("count_limit", count_limit(), type_=Integer)
+    return (db.session.scalar(capped_count(statement), {"count_limit": limit}) or 0) < limit
 
 
 def _search(search: str) -> Shape:
@@ -103,14 +93,14 @@ def _search(search: str) -> Shape:
     title_arm, body_arm = in_title, and_(not_(in_title), in_body)
     sqlite = db.engine.dialect.name == "sqlite"
     if sqlite and text_search.indexed(search):
-        found = text_search.indexed_ids(search)
-        if _is_few(text_search.indexed_ids(search, title_only=True)):
-            title_arm = and_(Blog.id.in_(text_search.indexed_ids(search, title_only=True)), in_title)
+        found, titled = text_search.indexed_ids(search), text_search.indexed_ids(search, title_only=True)
+        if _is_few(titled):
+            title_arm = and_(Blog.id.in_(titled), in_title)
         if _is_few(text_search.indexed_ids(search, body_only=True)):
             body_arm = and_(Blog.id.in_(found), not_(in_title))
-        count = select(func.count()).select_from(found.limit(_count_limit()).subquery())
+        count = capped_count(found)
     else:
-        count = _capped(select(Blog.id).where(text_search.matches(search)), _count_limit())
+        count = capped_count(select(Blog.id).where(text_search.matches(search)))
     end = bindparam("page_offset", type_=Integer) + bindparam("page_limit", type_=Integer)
     arms = [select(Blog.id, Blog.created_at, literal(rank, Integer).label("rank"))
             .where(condition).order_by(*NEWEST).limit(end).subquery()
@@ -130,4 +120,4 @@ def _tag(tag_id: int) -> Shape:
         tagged = exists().where(blog_tags.c.blog_id == Blog.id, blog_tags.c.tag_id == tag_id)
     ids = (select(Blog.id).where(tagged).order_by(*NEWEST)
            .limit(bindparam("page_limit")).offset(bindparam("page_offset")).subquery())
-    return Shape(_capped(links, _count_limit()), ids, NEWEST)
+    return Shape(capped_count(links), ids, NEWEST)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from webapp.extensions import db
@@ -76,6 +76,13 @@ def _cursor(value: str | None) -> str:
 def count_limit() -> int:
     """The most rows a list's total counts: ``COUNT_CAP`` and one more, to know it was passed."""
     return int(current_app.config["COUNT_CAP"]) + 1
+
+
+def capped_count(statement: Select[Any]) -> Select[Any]:
+    """``SELECT count(*)`` of at most ``:count_limit`` rows of ``statement`` (by default
+    ``count_limit()``): a list's total, which stops counting past its cap."""
+    limit = bindparam("count_limit", count_limit(), type_=Integer)
+    return select(func.count()).select_from(statement.limit(limit).subquery())
 
 
 def capped_total(counted: int) -> tuple[int, bool]:
