@@ -50,6 +50,10 @@ class Visit:
         page.goto(console.url + self.path.format(**console.ids))
         if self.steps:
             self.steps(page)
+            # A step that submits a form shows the new page's elements as soon as they are
+            # parsed; its stylesheets may still be loading (under load, app.css's colours
+            # arrived after axe had read Bootstrap's): check the page once it has loaded.
+            page.wait_for_load_state("load")
 
 
 def wait_for_monitor(page: Page) -> None:
