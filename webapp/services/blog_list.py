@@ -29,6 +29,7 @@ from webapp.extensions import db
 from webapp.models import Blog, Role, Tag, User, blog_tags
 from webapp.models.types import UTCDateTime
 from webapp.services import blog_shapes
+from webapp.services.common import among
 from webapp.services.filters import BlogFilters
 from webapp.services.packed import all_rows, count_and_rows
 from webapp.services.paging import (
@@ -122,6 +123,19 @@ TAG_LIST = (
     .scalar_subquery()
     .label("tag_list")
 )
+
+
+def tag_names(ids: Sequence[int]) -> dict[int, list[str]]:
+    """The tag names of these blogs (a download's batch), in ``name_order``, by blog id.
+
+    One grouped query for the batch: over 500 rows it costs a fraction of ``TAG_LIST``,
+    a subquery per row (which suits a page of 20, in the same statement as its rows).
+    """
+    names = func.aggregate_strings(Tag.name, literal_column(f"'{_ITEM}'", String))  # type: ignore[arg-type]
+    statement = (select(blog_tags.c.blog_id, names).join(Tag, Tag.id == blog_tags.c.tag_id)
+                 .where(among(blog_tags.c.blog_id, ids)).group_by(blog_tags.c.blog_id))
+    return {blog_id: sorted(packed.split(_ITEM), key=name_order)
+            for blog_id, packed in db.session.connection().execute(statement).all()}
 
 
 def list_blogs(query: ListQuery, filters: BlogFilters) -> Page[BlogRow]:
@@ -263,7 +277,12 @@ def _tags(packed: str) -> list[TagRef]:
 
 def tag_order(tag: TagRef) -> tuple[str, str]:
     """How a blog's tags are listed: by name regardless of case, then as written."""
-    return tag.name.casefold(), tag.name
+    return name_order(tag.name)
+
+
+def name_order(name: str) -> tuple[str, str]:
+    """The order of tag names (``tag_order``), for a list of names alone."""
+    return name.casefold(), name
 
 
 def _conditions(search: str, filters: BlogFilters) -> list[ColumnElement[bool]]:
