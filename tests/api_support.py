@@ -79,7 +79,7 @@ def make_tag(app: Flask, name: str, **fields: Any) -> int:
 
 
 def make_blog(app: Flask, title: str, author: User | None = None, **fields: Any) -> int:
-    """Create a blog (tags by name) written by ``author`` (default: an admin); returns its id."""
+    """Create a blog (tags by name) written by ``author`` (default: the first admin); returns its id."""
     with app.app_context():
         writer = db.session.get(User, author.id) if author else _any_admin()
         data = BlogData(title=title, **fields)
@@ -88,7 +88,8 @@ def make_blog(app: Flask, title: str, author: User | None = None, **fields: Any)
 
 
 def _any_admin() -> User:
-    admin = db.session.scalar(select(User).where(User.role == "admin", User.active.is_(True)))
+    admin = db.session.scalar(select(User).where(User.role == "admin", User.active.is_(True))
+                              .order_by(User.id))
     assert admin is not None, "create an administrator first"
     return admin
 
