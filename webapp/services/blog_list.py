@@ -178,7 +178,7 @@ def page_statements(query: ListQuery, filters: BlogFilters) -> tuple[Any, Any, t
         return shape.count, _rows_statement(true(), shape.order, shape.ids), shape.order
     conditions = _conditions(query.search, filters)
     order = _order(query)
-    count = capped_count(select(Blog.id).where(*conditions))
+    count = capped_count(select(Blog.id).where(*conditions), estimated=bool(query.search))
     ids = select(Blog.id).where(*conditions)
     if query.sort == "author":
         ids = ids.join(User, User.id == Blog.author_id)

@@ -100,7 +100,7 @@ def _search(search: str) -> Shape:
             body_arm = and_(Blog.id.in_(found), not_(in_title))
         count = capped_count(found)
     else:
-        count = capped_count(select(Blog.id).where(text_search.matches(search)))
+        count = capped_count(select(Blog.id).where(text_search.matches(search)), estimated=True)
     end = bindparam("page_offset", type_=Integer) + bindparam("page_limit", type_=Integer)
     arms = [select(Blog.id, Blog.created_at, literal(rank, Integer).label("rank"))
             .where(condition).order_by(*NEWEST).limit(end).subquery()
