@@ -360,3 +360,33 @@ def test_postgresql_reads_the_audit_log_by_user_and_a_jobs_runs_by_their_indexes
         with db.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_skips_to_a_deep_page_by_number_in_the_index_alone(pg_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config(SQLALCHEMY_DATABASE_URI=pg_url))
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.create_all()
+        now = datetime.now(UTC)
+        author = db.session.execute(insert(User).values(
+            username="a", email="a@example.com", password_hash="x", role="editor", active=True,
+            created_at=now, version=1)).inserted_primary_key[0]
+        db.session.execute(insert(Blog), [
+            {"title": f"t{n}", "slug": f"s{n}", "body": "b", "status": "draft", "author_id": author,
+             "created_at": now - timedelta(seconds=n // 3), "updated_at": now, "version": 1}
+            for n in range(20_000)])
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE blogs"))
+        _count, rows, _order = blog_list.page_statements(ListQuery(page=751), BlogFilters())
+        compiled = rows.compile(db.engine)
+        plan = "\n".join(db.session.connection().exec_driver_sql(
+            f"EXPLAIN {compiled}", {**compiled.params, "page_limit": 20, "page_offset": 15_000}).scalars())
+        assert "Index Only Scan Backward using ix_blogs_created_at_id" in plan, plan  # no table, no sort
+        db.session.close()
+        with db.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        db.engine.dispose()
