@@ -138,3 +138,20 @@ def test_templates_render_afresh_while_they_reload(app):
     with app.test_request_context("/blogs/"):
         key = parts.key("blogs/_rows.html", {"rows": [row()], "can_edit": True, "url_base": "/blogs/"})
     assert parts.cache.get(key) is None  # an edited template shows at once
+
+
+
+def test_a_fragment_compiles_its_template_itself_even_with_a_bytecode_cache(app, tmp_path):
+    """The tests give every app Jinja's bytecode cache (tests/conftest.py). The fragment
+    environment has no clock filters, so a template reading the clock compiles to other code
+    there (a compile error at once) and must not load what the pages' environment compiled
+    (which would only fail at its first use of the filter)."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, TemplateAssertionError
+
+    assert app.jinja_env.bytecode_cache is not None
+    (tmp_path / "probe.html").write_text("{{ when|reltime }}", encoding="utf-8")
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(tmp_path), app.jinja_loader])
+    with app.test_request_context("/"):
+        app.jinja_env.get_template("probe.html")  # compiled by the pages' environment, and kept
+        with pytest.raises(TemplateAssertionError, match="reltime"):
+            app.extensions[fragments.EXTENSION].env.get_template("probe.html")

@@ -64,7 +64,9 @@ class Fragments:
     def __init__(self, app: Flask, cache: Cache) -> None:
         self.app = app
         self.cache = cache
-        env = app.jinja_env.overlay(undefined=StrictUndefined, cache_size=100)
+        # Its own compiled templates (no bytecode cache shared with the pages' environment):
+        # without the clock filters a template compiles to other code.
+        env = app.jinja_env.overlay(undefined=StrictUndefined, cache_size=100, bytecode_cache=None)
         parent = app.jinja_env
         env.globals = {name: value for name, value in parent.globals.items() if name in FRAGMENT_GLOBALS}
         env.filters = {name: value for name, value in parent.filters.items() if name not in CLOCK_FILTERS}
