@@ -36,7 +36,17 @@ from itsdangerous import URLSafeTimedSerializer
 from jinja2 import FileSystemBytecodeCache
 from werkzeug.test import TestResponse
 
-from tests.pg_support import PostgresDatabase, close_app, database_name, drop_abandoned
+from tests.pg_support import (
+    APP_DATABASE_PREFIX,
+    POSTGRES_SERVER_URL,
+    PostgresDatabase,
+    close_app,
+    database_name,
+    drop_abandoned,
+    drop_server_database,
+    server_database,
+    xdist_worker,
+)
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import User
@@ -347,57 +357,6 @@ def redis_server() -> Iterator[Any]:
     yield client
     client.flushdb()
     client.close()
-
-
-#: The PostgreSQL server for the tests that need one (``scripts/ensure-services`` starts it).
-POSTGRES_SERVER_URL = os.environ.get("WEBAPP_TEST_POSTGRES_URL",
-                                     "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-#: The app fixture's PostgreSQL databases are named ``<this><time>_<run>_<worker>``.
-APP_DATABASE_PREFIX = "webapp_test_app_"
-
-
-def xdist_worker() -> str:
-    """This xdist worker's name (gw0, gw1, ...), or "main" without xdist."""
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
-def server_database(name: str) -> str:
-    """The URL of database ``name`` on the PostgreSQL server, created when missing.
-
-    With CI=true a missing server fails the run; elsewhere the test is skipped.
-    """
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                       {"n": name})
-            if not exists:
-                connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as err:
-        message = f"PostgreSQL not reachable at {POSTGRES_SERVER_URL}: run scripts/ensure-services ({err})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    finally:
-        engine.dispose()
-    return sa.engine.make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_server_database(url: str) -> None:
-    """Drop the database of ``url`` on the PostgreSQL server, closing what is still connected."""
-    import sqlalchemy as sa
-
-    name = sa.engine.make_url(url).database
-    engine = sa.create_engine(POSTGRES_SERVER_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
