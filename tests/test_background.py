@@ -2,10 +2,10 @@
 rows runs in batches outside the request, with a progress page, Cancel and a socket room.
 
 Here the threshold is 5 rows and a batch 2 rows, so 7 blogs make a background task of
-four batches (2, 4, 6, 7). The app is on a SQLite file: the work runs in a thread with
-its own connection, as in production. A test that must act between two batches does so
-from a receiver of ``background.progressed``, which the work sends after each batch is
-stored and before it checks for a cancel.
+four batches (2, 4, 6, 7); a download's batch is 3 rows (3, 6, 7). The app is on a
+SQLite file: the work runs in a thread with its own connection, as in production. A test
+that must act between two batches does so from a receiver of ``background.progressed``,
+which the work sends after each batch is stored and before it checks for a cancel.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from webapp.models import AuditEntry, BackgroundTask, Blog, Tag, User
 from webapp.models.types import utcnow
 from webapp.services import background, blog_tasks
 
-THRESHOLD, BATCH = 5, 2
+THRESHOLD, BATCH, DOWNLOAD_BATCH = 5, 2, 3
 NS = "/ws"
 
 
@@ -54,7 +54,8 @@ def app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, empty_database: Path) -
     monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
     shutil.copy(empty_database, tmp_path / "bg.sqlite")
     app = create_app(app_config(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'bg.sqlite'}",
-                                BACKGROUND_THRESHOLD_ROWS=THRESHOLD, BACKGROUND_BATCH_ROWS=BATCH))
+                                BACKGROUND_THRESHOLD_ROWS=THRESHOLD, BACKGROUND_BATCH_ROWS=BATCH,
+                                BACKGROUND_DOWNLOAD_BATCH_ROWS=DOWNLOAD_BATCH))
     app.test_client_class = CSRFClient
     yield app
     with app.app_context():  # no work may outlive the test's database
@@ -211,10 +212,10 @@ def test_a_cancelled_download_leaves_no_partial_file(app, editor, drafts, tmp_pa
     drafts(7)
     client = signed_in(app, "editor")
     assert "The download has 7 rows." in client.get("/blogs/export.csv?q=Post").text
-    with background.progressed.connected_to(cancel_at(2, "editor")):
+    with background.progressed.connected_to(cancel_at(3, "editor")):  # a download's batch: 3 rows
         task_id = task_id_of(client.post("/blogs/export.csv?q=Post"))
         task = finished(app, task_id)
-    assert (task.status, task.done) == ("cancelled", 2)
+    assert (task.status, task.done) == ("cancelled", 3)
     assert list((tmp_path / "instance" / "exports").iterdir()) == []
     assert client.get(f"/tasks/{task_id}/download").status_code == 404
 

@@ -198,7 +198,8 @@ def test_a_download_prepared_in_the_background_has_the_streamed_ones_rows(app, a
     streamed = as_admin.get(f"/blogs/export.csv{args}").get_data(as_text=True)
     assert streamed.count("\n") > 3  # a header and rows
     # Queued, then run here (an in-memory SQLite database has one connection for every thread).
-    app.config.update(BACKGROUND_THRESHOLD_ROWS=2, BACKGROUND_BATCH_ROWS=2, BACKGROUND_IN_PROCESS=False)
+    app.config.update(BACKGROUND_THRESHOLD_ROWS=2, BACKGROUND_DOWNLOAD_BATCH_ROWS=2,
+                      BACKGROUND_IN_PROCESS=False)
     task_id = task_id_of(as_admin.post(f"/blogs/export.csv{args}"))
     with app.app_context():
         assert background.run(task_id)

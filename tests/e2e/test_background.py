@@ -6,7 +6,7 @@ The console here sends work over 5 rows to the background (``BACKGROUND_THRESHOL
 Where a test must see the page before the work moves, the work is left queued
 (``BACKGROUND_IN_PROCESS`` off) and the test runs it, as a worker would, with
 ``background.run_next()``. The download to cancel has 5,000 rows read one row per
-batch (``BACKGROUND_BATCH_ROWS``), each batch a commit: seconds of work, in which the
+batch (``BACKGROUND_DOWNLOAD_BATCH_ROWS``), each batch a commit: seconds of work, in which the
 test waits for the first rows to be counted and then presses Cancel.
 """
 
@@ -141,7 +141,7 @@ def test_the_progress_page_follows_the_work_live_and_without_the_socket(browser:
 # -- a download -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("server", [{"BACKGROUND_BATCH_ROWS": 1}], indirect=True)
+@pytest.mark.parametrize("server", [{"BACKGROUND_DOWNLOAD_BATCH_ROWS": 1}], indirect=True)
 def test_cancelling_a_large_download_stops_it_and_keeps_no_file(page: Page, server: LiveServer,
                                                                 tmp_path: Path) -> None:
     create_accounts(server, ("reader", "viewer"), ("writer", "editor"))

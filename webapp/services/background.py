@@ -1,16 +1,16 @@
 """Background work: long bulk actions and large downloads, in batches, with progress.
 
-A task is a row of ``background_tasks``; nothing about it lives in process memory.
-The view that starts one records it (``queued``) and calls :func:`start`. Whoever
-runs it first claims it (``queued`` → ``running``, a conditional UPDATE, so a task
-runs once however many processes try), then calls its kind's work function (see
-``KINDS`` in ``webapp/services/blog_tasks.py``). The work goes batch by batch
-(``BACKGROUND_BATCH_ROWS``), each batch through the ordinary service functions, so
-roles, guards and audit entries apply as for a request. After each batch it calls
-the checkpoint, which stores ``done``/``total`` and the result so far, commits,
-sends :data:`progressed` (webapp/monitor/socket.py emits it as ``task_progress`` to
-the task's Socket.IO room) and stops the work (:class:`Cancelled`) once a cancel
-was asked for.
+A task is a row of ``background_tasks``; nothing about it lives in process memory. The
+view that starts one records it (``queued``) and calls :func:`start`. Whoever runs it
+first claims it (``queued`` → ``running``, a conditional UPDATE, so a task runs once
+however many processes try), then calls its kind's work function (see ``KINDS`` in
+``webapp/services/blog_tasks.py``). The work goes batch by batch
+(``BACKGROUND_BATCH_ROWS``, a download ``BACKGROUND_DOWNLOAD_BATCH_ROWS``), each batch
+through the ordinary service functions, so roles, guards and audit entries apply as for
+a request. After each batch it calls the checkpoint, which stores ``done``/``total`` and
+the result so far, commits, sends :data:`progressed` (webapp/monitor/socket.py emits it
+as ``task_progress`` to the task's Socket.IO room) and stops the work
+(:class:`Cancelled`) once a cancel was asked for.
 
 Where it runs: with ``BACKGROUND_IN_PROCESS`` (the default) :func:`start` runs it in
 the process that took the request, on ``socketio.start_background_task`` (a thread;
@@ -137,14 +137,15 @@ def run(task_id: int) -> bool:
 
 
 def _run_work(task: BackgroundTask, owner: User | None) -> None:
-    from webapp.services.blog_tasks import KINDS  # the kinds of work use this module
+    from webapp.services.blog_tasks import BATCH_SETTINGS, KINDS  # the kinds of work use this module
 
     task_id = task.id
     work = KINDS.get(task.kind)
     try:
         if work is None or owner is None:
             raise DomainError(_("This kind of work is unknown."))
-        result = work(task, owner, max(int(current_app.config["BACKGROUND_BATCH_ROWS"]), 1),
+        batch = int(current_app.config[BATCH_SETTINGS.get(task.kind, "BACKGROUND_BATCH_ROWS")])
+        result = work(task, owner, max(batch, 1),
                       lambda done, total, result: _checkpoint(task_id, done, total, result))
     except Cancelled:
         _finish(task_id, TaskStatus.CANCELLED)

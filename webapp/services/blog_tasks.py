@@ -154,6 +154,8 @@ def export_work(task: BackgroundTask, actor: User, batch: int, checkpoint: Check
 
 
 KINDS: dict[str, Work] = {BULK: bulk_work, EXPORT: export_work}
+#: The setting that gives each kind of work its rows per batch.
+BATCH_SETTINGS = {BULK: "BACKGROUND_BATCH_ROWS", EXPORT: "BACKGROUND_DOWNLOAD_BATCH_ROWS"}
 
 
 def _existing(ids: Sequence[int]) -> list[int]:
