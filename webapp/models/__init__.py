@@ -1,6 +1,9 @@
 """Database models. Import from here: ``from webapp.models import User``."""
 
-from webapp.models import blog_search  # noqa: F401  (the search index's DDL, for create_all)
+from webapp.models import (
+    blog_search,  # noqa: F401  (the search index's DDL, for create_all)
+    tag_counts,  # noqa: F401  (the triggers that keep tags.blog_count)
+)
 from webapp.models.audit import AuditEntry
 from webapp.models.background import BackgroundTask, TaskStatus
 from webapp.models.content import Blog, BlogStatus, Tag, blog_tags

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from webapp.extensions import db
@@ -61,6 +61,9 @@ class Tag(db.Model):
     colour: Mapped[str] = mapped_column(String(7), default="#6c757d")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    #: How many blogs carry the tag: kept by the database (webapp/models/tag_counts.py),
+    #: never written by the app.
+    blog_count: Mapped[int] = mapped_column(server_default=text("0"))
 
     __table_args__ = (Index("uq_tags_name_key", name_key, unique=True),)
     __mapper_args__ = {"version_id_col": version}

@@ -9,7 +9,8 @@ narrows the list and no column is chosen:
 - **A search**, in two arms: the blogs with the text in their title, then those with it
   in their body only, each newest first (the rank of ``search.title_first``). Each arm
   reads at most the rows up to the end of the page, and the page is their union.
-- **One tag**: counted from its links (``blog_tags``), without the blogs.
+- **One tag**: counted by the tag's own ``blog_count`` (kept by the database), without
+  the blogs or their links.
 
 How an arm finds its rows depends on how many blogs it holds, which only the data knows
 (SQLite's planner cannot tell, PostgreSQL's estimates from its statistics):
@@ -35,6 +36,7 @@ from sqlalchemy import (
     Integer,
     and_,
     bindparam,
+    case,
     exists,
     literal,
     not_,
@@ -43,10 +45,11 @@ from sqlalchemy import (
 )
 
 from webapp.extensions import db
-from webapp.models import Blog, blog_tags
+from webapp.models import Blog, Tag, blog_tags
 from webapp.services import search as text_search
 from webapp.services.filters import BlogFilters
-from webapp.services.paging import ListQuery, capped_count
+from webapp.services.paging import ListQuery, capped_count, count_limit
+from webapp.services.tags import usage_count
 
 NEWEST = (Blog.created_at.desc(), Blog.id.desc())
 
@@ -113,11 +116,14 @@ def _search(search: str) -> Shape:
 
 def _tag(tag_id: int) -> Shape:
     links = select(blog_tags.c.blog_id).where(blog_tags.c.tag_id == tag_id)
+    # The tag's own count (tags.blog_count, kept by the database), under the list's cap.
+    limit = bindparam("count_limit", count_limit(), type_=Integer)
+    count = select(case((Tag.blog_count > limit, limit), else_=Tag.blog_count)).where(Tag.id == tag_id)
     tagged: ColumnElement[bool]
-    if db.engine.dialect.name == "sqlite" and _is_few(links):
+    if db.engine.dialect.name == "sqlite" and usage_count(tag_id) <= _sort_max():
         tagged = Blog.id.in_(links)  # the tag's blogs, then sorted
     else:  # the newest blogs, each looked up among the tag's links
         tagged = exists().where(blog_tags.c.blog_id == Blog.id, blog_tags.c.tag_id == tag_id)
     ids = (select(Blog.id).where(tagged).order_by(*NEWEST)
            .limit(bindparam("page_limit")).offset(bindparam("page_offset")).subquery())
-    return Shape(capped_count(links), ids, NEWEST)
+    return Shape(count, ids, NEWEST)

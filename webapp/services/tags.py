@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from slugify import slugify
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, insert, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from webapp.extensions import db
@@ -25,10 +25,8 @@ from webapp.services.paging import ListQuery, Page, contains, order_by, paginate
 
 COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 AUDITED_FIELDS = ("name", "slug", "description", "colour")
-USAGE = (
-    select(func.count(blog_tags.c.blog_id)).where(blog_tags.c.tag_id == Tag.id)
-    .correlate(Tag).scalar_subquery().label("usage")
-)
+#: How many blogs carry a tag: a column the database keeps (webapp/models/tag_counts.py).
+USAGE = Tag.blog_count.label("usage")
 SORTABLE = {"name": Tag.name_key, "slug": Tag.slug, "created_at": Tag.created_at, "id": Tag.id,
             "usage": USAGE}
 
@@ -109,8 +107,8 @@ def get_tag(tag_id: int) -> Tag:
 
 
 def usage_count(tag_id: int) -> int:
-    """How many blogs carry the tag."""
-    return db.session.scalar(select(func.count()).where(blog_tags.c.tag_id == tag_id)) or 0
+    """How many blogs carry the tag (read from the database, not from a loaded Tag)."""
+    return db.session.scalar(select(Tag.blog_count).where(Tag.id == tag_id)) or 0
 
 
 def normalise_name(name: str) -> str:
