@@ -168,3 +168,30 @@ def test_parallel_form_sign_ins_cannot_reach_the_right_password_past_the_limit(r
     with app.app_context():
         counted = dict(db.session.execute(select(LoginThrottle.key, LoginThrottle.attempts)).all())
     assert counted[f"account:user:{ann}"] == 16
+
+
+def test_links_added_and_removed_at_once_leave_every_tag_count_exact(race_app):
+    """tags.blog_count is changed by the database with each link (webapp/models/tag_counts.py):
+    six requests tagging and untagging at once lose no change."""
+    from webapp.models import Tag, blog_tags
+    from webapp.services import blogs as blog_service
+    from webapp.services.blogs import BlogData
+
+    make_admin(race_app, "boss")
+    with race_app.app_context():
+        actor = db.session.scalar(select(User).where(User.username == "boss"))
+        ids = [blog_service.create_blog(BlogData(title=f"Post {n}", tags=["hot"] if n < 3 else []), actor).id
+               for n in range(6)]
+        hot = db.session.scalar(select(Tag.id).where(Tag.name == "hot"))
+    clients = [signed_in(race_app, "boss") for _ in ids]
+
+    def change(client: CSRFClient, blog_id: int, action: str) -> Callable[[], Any]:
+        return lambda: client.post("/blogs/bulk", data={"action": action, "tag_id": str(hot),
+                                                        "ids": [str(blog_id)], "back": "/blogs/"})
+
+    answers = all_at_once(*(change(client, blog_id, "remove_tag" if n < 3 else "add_tag")
+                            for n, (client, blog_id) in enumerate(zip(clients, ids, strict=True))))
+    assert [answer.status_code for answer in answers] == [302] * 6
+    with race_app.app_context():
+        links = db.session.scalar(select(func.count()).where(blog_tags.c.tag_id == hot))
+        assert (db.session.scalar(select(Tag.blog_count).where(Tag.id == hot)), links) == (3, 3)
