@@ -8,6 +8,7 @@ A tiny ``COUNT_CAP`` and page size stand in for 10,000 and 20.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -328,34 +329,17 @@ def test_the_migration_keys_the_log_and_a_stock_sqlite_client_finds_it_intact(tm
     assert integrity_with_stdlib(path) == ["ok"]
 
 
-@pytest.mark.postgres
-def test_postgresql_reads_the_audit_log_by_user_and_a_jobs_runs_by_their_indexes(pg_url, tmp_path,
-                                                                                 monkeypatch):
+@pytest.fixture
+def pg_app(pg_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """An app on the worker's own PostgreSQL database, its schema by create_all (and dropped
+    after), with an app context pushed."""
     monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(app_config(SQLALCHEMY_DATABASE_URI=pg_url))
     with app.app_context():
         with db.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.create_all()
-        now = datetime.now(UTC)
-        db.session.execute(insert(AuditEntry), [
-            {"actor_name": f"user{n % 4}", "action": "update", "object_type": "blogs", "object_id": str(n),
-             "object_repr": "x", "changes": {}, "created_at": now - timedelta(seconds=n)}
-            for n in range(20_000)])
-        db.session.execute(insert(JobRun), [
-            {"job_id": f"job-{n % 4}", "scheduled_at": now - timedelta(minutes=n), "status": "succeeded",
-             "created_at": now} for n in range(20_000)])
-        db.session.commit()
-        db.session.execute(text("ANALYZE"))
-        actor = (select(AuditEntry.id).where(AuditEntry.actor_key == "user3")
-                 .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(21))
-        history = (select(JobRun.id).where(JobRun.job_id == "job-3")
-                   .order_by(JobRun.scheduled_at.desc(), JobRun.id.desc()).limit(21))
-        for statement, index in ((actor, "ix_audit_log_actor_key_created_at"),
-                                 (history, "uq_job_runs_job_id_scheduled_at")):
-            sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
-            plan = "\n".join(db.session.scalars(text(f"EXPLAIN {sql}")))
-            assert f"Scan Backward using {index}" in plan, plan  # in order, no sort
+        yield app
         db.session.close()
         with db.engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
@@ -363,30 +347,43 @@ def test_postgresql_reads_the_audit_log_by_user_and_a_jobs_runs_by_their_indexes
 
 
 @pytest.mark.postgres
-def test_postgresql_skips_to_a_deep_page_by_number_in_the_index_alone(pg_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("WEBAPP_INSTANCE_PATH", str(tmp_path / "instance"))
-    app = create_app(app_config(SQLALCHEMY_DATABASE_URI=pg_url))
-    with app.app_context():
-        with db.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        db.create_all()
-        now = datetime.now(UTC)
-        author = db.session.execute(insert(User).values(
-            username="a", email="a@example.com", password_hash="x", role="editor", active=True,
-            created_at=now, version=1)).inserted_primary_key[0]
-        db.session.execute(insert(Blog), [
-            {"title": f"t{n}", "slug": f"s{n}", "body": "b", "status": "draft", "author_id": author,
-             "created_at": now - timedelta(seconds=n // 3), "updated_at": now, "version": 1}
-            for n in range(20_000)])
-        db.session.commit()
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("VACUUM ANALYZE blogs"))
-        _count, rows, _order = blog_list.page_statements(ListQuery(page=751), BlogFilters())
-        compiled = rows.compile(db.engine)
-        plan = "\n".join(db.session.connection().exec_driver_sql(
-            f"EXPLAIN {compiled}", {**compiled.params, "page_limit": 20, "page_offset": 15_000}).scalars())
-        assert "Index Only Scan Backward using ix_blogs_created_at_id" in plan, plan  # no table, no sort
-        db.session.close()
-        with db.engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        db.engine.dispose()
+def test_postgresql_reads_the_audit_log_by_user_and_a_jobs_runs_by_their_indexes(pg_app):
+    now = datetime.now(UTC)
+    db.session.execute(insert(AuditEntry), [
+        {"actor_name": f"user{n % 4}", "action": "update", "object_type": "blogs", "object_id": str(n),
+         "object_repr": "x", "changes": {}, "created_at": now - timedelta(seconds=n)}
+        for n in range(20_000)])
+    db.session.execute(insert(JobRun), [
+        {"job_id": f"job-{n % 4}", "scheduled_at": now - timedelta(minutes=n), "status": "succeeded",
+         "created_at": now} for n in range(20_000)])
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    actor = (select(AuditEntry.id).where(AuditEntry.actor_key == "user3")
+             .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(21))
+    history = (select(JobRun.id).where(JobRun.job_id == "job-3")
+               .order_by(JobRun.scheduled_at.desc(), JobRun.id.desc()).limit(21))
+    for statement, index in ((actor, "ix_audit_log_actor_key_created_at"),
+                             (history, "uq_job_runs_job_id_scheduled_at")):
+        sql = statement.compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN {sql}")))
+        assert f"Scan Backward using {index}" in plan, plan  # in order, no sort
+
+
+@pytest.mark.postgres
+def test_postgresql_skips_to_a_deep_page_by_number_in_the_index_alone(pg_app):
+    now = datetime.now(UTC)
+    author = db.session.execute(insert(User).values(
+        username="a", email="a@example.com", password_hash="x", role="editor", active=True,
+        created_at=now, version=1)).inserted_primary_key[0]
+    db.session.execute(insert(Blog), [
+        {"title": f"t{n}", "slug": f"s{n}", "body": "b", "status": "draft", "author_id": author,
+         "created_at": now - timedelta(seconds=n // 3), "updated_at": now, "version": 1}
+        for n in range(20_000)])
+    db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE blogs"))
+    _count, rows, _order = blog_list.page_statements(ListQuery(page=751), BlogFilters())
+    compiled = rows.compile(db.engine)
+    plan = "\n".join(db.session.connection().exec_driver_sql(
+        f"EXPLAIN {compiled}", {**compiled.params, "page_limit": 20, "page_offset": 15_000}).scalars())
+    assert "Index Only Scan Backward using ix_blogs_created_at_id" in plan, plan  # no table, no sort
