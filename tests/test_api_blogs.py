@@ -99,6 +99,8 @@ def test_list_filters_like_the_page(app, api, clients):
     assert titles(api.get("/api/v1/blogs?since=2020-06-01&until=2020-06-15")) == ["Old"]
     assert "Old" not in titles(api.get("/api/v1/blogs?since=2020-06-16"))
     assert titles(api.get("/api/v1/blogs?q=only")) == ["Only python"]
+    unknown = api.get("/api/v1/blogs?tag=99999").get_json()  # a tag that is not there: none
+    assert (unknown["items"], unknown["total"], unknown["total_capped"]) == ([], 0, False)
     assert both
 
 
