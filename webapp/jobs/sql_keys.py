@@ -19,6 +19,7 @@ from sqlalchemy import Integer, bindparam, func, select
 
 from webapp.jobs.keys import JobFilter, JobKey, StoreKeys, job_from_state
 from webapp.services.packed import is_packing, packed_rows, unpack_rows
+from webapp.services.paging import contains_pattern
 
 
 class KeyedSQLAlchemyJobStore(SQLAlchemyJobStore):
@@ -35,7 +36,8 @@ class KeyedSQLAlchemyJobStore(SQLAlchemyJobStore):
         then the paused ones by id, only as many as needed."""
         count_of, first, then = self._keys_statements(wanted)
         skip = max(limit - page_size, 0)
-        values = {"pattern": _pattern(wanted), "limit": limit, "skip": skip, "page_size": limit - skip}
+        values = {"pattern": contains_pattern(wanted.search), "limit": limit, "skip": skip,
+                  "page_size": limit - skip}
         states: dict[str, bytes] = {}
         with self.engine.connect() as connection:
             packing = is_packing(connection)
@@ -58,7 +60,7 @@ class KeyedSQLAlchemyJobStore(SQLAlchemyJobStore):
         """See ``keys.PagingJobStore``: the page's keys and states only (by next run, the
         scheduled jobs, then the paused ones)."""
         count_of, first, then, scheduled_of = self._page_statements(wanted)
-        values = {"pattern": _pattern(wanted), "skip": skip, "count": count}
+        values = {"pattern": contains_pattern(wanted.search), "skip": skip, "count": count}
         with self.engine.connect() as connection:
             packing = is_packing(connection)
             if packing:  # the count, the keys and their states at once
@@ -192,11 +194,6 @@ class KeyedSQLAlchemyJobStore(SQLAlchemyJobStore):
         if built is None:
             built = self._statements[shape] = packed_rows(then, reals=(1,))
         return built
-
-
-def _pattern(wanted: JobFilter) -> str:
-    """The LIKE pattern of the list's search text (\\ escapes % and _)."""
-    return "%" + wanted.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _unpacked_states(text: str | None) -> list[tuple[str, float | None, bytes]]:

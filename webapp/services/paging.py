@@ -124,10 +124,15 @@ def contains(column: Any, text: str) -> Any:
     would call lower() on every row, which there is a Python function (see
     extensions.py) and makes a search over 10,000 bodies several times slower.
     """
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     if db.engine.dialect.name == "sqlite":
-        return column.like(f"%{escaped}%", escape="\\")
-    return column.ilike(f"%{escaped}%", escape="\\")
+        return column.like(contains_pattern(text), escape="\\")
+    return column.ilike(contains_pattern(text), escape="\\")
+
+
+def contains_pattern(text: str) -> str:
+    """The ``LIKE`` pattern of "contains ``text``", its ``%``, ``_`` and ``\\`` taken
+    literally (with ``ESCAPE '\\'``)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 @dataclass

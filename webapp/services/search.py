@@ -30,7 +30,7 @@ from sqlalchemy import ColumnElement, case, column, func, literal_column, or_, s
 from webapp.extensions import db
 from webapp.models import Blog
 from webapp.models.blog_search import FTS_TABLE, FTS_TERMS, PAD
-from webapp.services.paging import contains
+from webapp.services.paging import contains, contains_pattern
 
 #: The FTS5 trigram tokenizer indexes runs of three characters: shorter text is not in it.
 TRIGRAM = 3
@@ -94,20 +94,14 @@ def in_text(text_column: Any, search: str) -> ColumnElement[bool]:
     by Python's rules on SQLite where ``LIKE``'s own ASCII rules would not do."""
     if db.engine.dialect.name != "sqlite" or search.isascii() or all(_caseless(c) for c in search):
         return _contains(text_column, search)
-    escaped = _escaped(search.lower())
-    return func.lower(text_column).like(f"%{escaped}%", escape="\\")
+    return func.lower(text_column).like(contains_pattern(search.lower()), escape="\\")
 
 
 def _contains(text_column: Any, search: str) -> ColumnElement[bool]:
     """``paging.contains``; plain ``LIKE`` where case changes nothing in ``search``."""
     if not all(_caseless(char) for char in search):
         return contains(text_column, search)
-    return text_column.like(f"%{_escaped(search)}%", escape="\\")
-
-
-def _escaped(search: str) -> str:
-    """``search`` with ``LIKE``'s wildcards and its escape character taken literally."""
-    return search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return text_column.like(contains_pattern(search), escape="\\")
 
 
 def _caseless(char: str) -> bool:
